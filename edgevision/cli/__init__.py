@@ -1,0 +1,1 @@
+"""The ``edgevision`` command line: one module per sub-command."""

@@ -1,0 +1,64 @@
+"""``edgevision`` entry point: parses the sub-command, configures logging, maps errors to exit 2.
+
+Each sub-command lives in ``edgevision/cli/<name>.py`` and provides ``add_parser(subparsers)``,
+which registers its arguments and sets ``func`` to a ``run(args) -> int`` callable. Modules are
+imported lazily inside ``run`` where they need torch, so ``live`` and ``bench`` start without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from edgevision import __version__
+from edgevision.errors import EdgevisionError
+
+COMMANDS = ("train", "eval", "export", "live", "bench", "report", "models")
+
+logger = logging.getLogger("edgevision")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="edgevision",
+        description="Train an image classifier, export a verified bundle, run it live, bench it.",
+    )
+    parser.add_argument("--version", action="version", version=f"edgevision {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"edgevision.cli.{name}")
+        module.add_parser(subparsers)
+    return parser
+
+
+def configure_logging(*, verbose: bool = False, quiet: bool = False) -> None:
+    """Send library log records to stderr as short lines."""
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname).1s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Third-party libraries are chatty at INFO; keep them to warnings unless asked.
+    for noisy in ("nncf", "onnxruntime", "PIL", "matplotlib", "urllib3", "timm", "torch"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(verbose=args.verbose, quiet=args.quiet)
+    try:
+        return int(args.func(args) or 0)
+    except EdgevisionError as err:
+        print(f"edgevision {args.command}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"edgevision {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,108 @@
+"""The interface every runtime backend implements, and the shared request/handle types.
+
+One backend per file (``onnxruntime_backend.py``, ``openvino_backend.py``,
+``tensorrt_backend.py``); :func:`edgevision.runtime.open_runtime` picks one. Backends never
+fall back silently: asking for a device or precision they cannot grant raises
+:class:`~edgevision.errors.BackendUnavailableError`, and ``device_used`` / ``precision_used``
+report what the backend actually granted.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from edgevision.bundle import Bundle, Variant
+from edgevision.contract import InputContract
+
+
+@dataclass
+class RuntimeOptions:
+    """What the caller asks of a backend.
+
+    Attributes:
+        device: Backend device name (``"cpu"``, ``"cuda"``, ``"gpu"``, ``"npu"``, ``"auto"``...).
+        threads: Intra-op threads; None lets the backend choose.
+        streams: Parallel inference streams/requests for throughput; None lets it choose.
+        hint: Performance hint where the backend has one (``"latency"`` / ``"throughput"``).
+        inference_precision: Execution precision to force where the backend can (OpenVINO's
+            ``INFERENCE_PRECISION_HINT``, e.g. ``"f32"`` for true FP32 on a bf16-capable CPU).
+        extra: Backend-specific options passed through unchanged.
+    """
+
+    device: str = "cpu"
+    threads: int | None = None
+    streams: int | None = None
+    hint: str = "latency"
+    inference_precision: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Runtime(abc.ABC):
+    """A loaded model ready to run batches of preprocessed inputs.
+
+    Attributes:
+        backend: Backend name, e.g. ``"onnxruntime"``.
+        bundle: The bundle the model came from.
+        variant: The variant loaded.
+        device_used: Device the backend actually runs on (as the backend names it).
+        precision_used: Precision the backend actually executes.
+        load_time_ms: Time to load/compile the model.
+    """
+
+    backend: str = ""
+
+    def __init__(self, bundle: Bundle, variant: Variant, options: RuntimeOptions) -> None:
+        self.bundle = bundle
+        self.variant = variant
+        self.options = options
+        self.device_used = options.device
+        self.precision_used = variant.precision
+        self.load_time_ms = 0.0
+
+    @property
+    def contract(self) -> InputContract:
+        return self.bundle.contract
+
+    @abc.abstractmethod
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """Run one batch (N first, in the contract's layout and dtype) and return (N, classes)."""
+
+    def submit(self, batch: np.ndarray) -> Any:
+        """Start an inference and return a handle for :meth:`collect`.
+
+        The default runs synchronously; backends with a native async API override both.
+        """
+        return self.infer(batch)
+
+    def collect(self, handle: Any) -> np.ndarray:
+        """Wait for a submitted inference and return its output."""
+        return handle
+
+    def describe(self) -> dict[str, Any]:
+        """Facts about what is running, for results and logs."""
+        return {
+            "backend": self.backend,
+            "variant": self.variant.name,
+            "format": self.variant.format,
+            "precision_requested": self.variant.precision,
+            "precision_used": self.precision_used,
+            "device_requested": self.options.device,
+            "device_used": self.device_used,
+            "threads": self.options.threads,
+            "streams": self.options.streams,
+            "load_time_ms": round(self.load_time_ms, 3),
+        }
+
+    def close(self) -> None:
+        """Release the model; the default drops nothing and returns."""
+        return None
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
