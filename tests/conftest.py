@@ -70,3 +70,16 @@ def make_foreign_mobilenet_bundle(shared: Path, target: Path) -> Path:
 def foreign_bundle(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A ready bundle that needs no torch: ImageNet MobileNet V2 (quantized), 1001 labels."""
     return make_foreign_mobilenet_bundle(shared_data, tmp_path_factory.mktemp("foreign") / "bundle")
+
+
+# Torch-backed session fixtures (hymenoptera_checkpoint, hymenoptera_bundle, imagenet_bundle...).
+try:
+    from _fixtures_train import *  # noqa: F403
+except ModuleNotFoundError as err:
+    if err.name != "_fixtures_train":
+        raise
+try:
+    from _fixtures_export import *  # noqa: F403
+except ModuleNotFoundError as err:
+    if err.name != "_fixtures_export":
+        raise
