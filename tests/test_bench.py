@@ -1,0 +1,220 @@
+"""Bench behaviour: statistics, timing policy, scenarios, interleaving, the CLI and its errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+
+import numpy as np
+import pytest
+from test_bench_support import DelayedRuntime, make_tiny_bundle
+
+from edgevision.benchmark.interleave import Candidate, Plan, measure
+from edgevision.benchmark.scenarios import camera_paced, single_stream, summarize
+from edgevision.benchmark.stats import quantile_ci, summarize_latencies
+from edgevision.benchmark.timing import RunPolicy, warm_up
+from edgevision.benchmark.workload import FrameSource, ModelOnly
+from edgevision.cli.main import main
+from edgevision.runtime import RuntimeOptions, open_runtime
+
+FAST = ["--warmup-count", "3", "--warmup-s", "0.1", "--min-count", "30", "--min-duration-s",
+        "0.3", "--rounds", "2"]  # fmt: skip
+
+
+class SleepWork:
+    """A workload whose iteration is a fixed sleep: known latency, no model."""
+
+    timed_region = "model"
+    batch_size = 1
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.calls = 0
+
+    def step(self) -> None:
+        self.calls += 1
+        time.sleep(self.seconds)
+
+
+def test_summary_percentiles_on_known_samples():
+    summary = summarize_latencies(np.arange(1, 1001, dtype=float))
+    assert summary["count"] == 1000
+    assert summary["p50"] == pytest.approx(500.5)
+    assert summary["p90"] == pytest.approx(900.1)
+    assert summary["min"] == 1 and summary["max"] == 1000
+    assert summary["p50"] <= summary["p90"] <= summary["p95"] <= summary["p99"]
+    low, high = summary["p90_ci95"]
+    assert 870 < low < 900.1 < high < 930
+
+
+def test_p90_interval_covers_the_true_quantile_at_its_confidence():
+    rng = np.random.default_rng(1)
+    true_p90 = -np.log(0.1)  # exponential(1)
+    hits = 0
+    for _ in range(400):
+        low, high = quantile_ci(rng.exponential(size=200), 0.9)
+        hits += low <= true_p90 <= high
+    assert 0.92 <= hits / 400 <= 0.995  # 95 % nominal; order statistics are conservative
+
+
+def test_p90_interval_is_open_when_samples_are_too_few():
+    assert quantile_ci([1.0, 2.0, 3.0], 0.9)[1] is None
+
+
+def test_policy_needs_both_count_and_duration():
+    work = SleepWork(0.002)
+    start = time.perf_counter()
+    samples = single_stream(work, RunPolicy(min_count=5, min_duration_s=0.15))
+    assert time.perf_counter() - start >= 0.15 and len(samples.latencies_ms) > 5
+    exact = single_stream(SleepWork(0.0), RunPolicy(min_count=37, min_duration_s=0.0))
+    assert len(exact.latencies_ms) == 37
+    assert min(samples.latencies_ms) >= 2.0  # a 2 ms sleep never measures shorter
+    timed = SleepWork(0.01)
+    assert warm_up(timed.step, RunPolicy(warmup_count=2, warmup_s=0.1)) >= 9
+
+
+def _paced(runtime, *, fps: float, frames: int) -> dict:
+    work = ModelOnly(runtime)
+    policy = RunPolicy(min_count=frames, min_duration_s=0.0)
+    return summarize("paced", camera_paced(work, policy, fps=fps))
+
+
+def test_paced_fast_model_misses_no_deadline(foreign_bundle):
+    runtime = open_runtime(foreign_bundle, options=RuntimeOptions(threads=2))
+    result = _paced(runtime, fps=10, frames=15)
+    assert result["frames_processed"] == 15 and result["frames_dropped"] == 0
+    assert result["deadline_miss_share"] == 0.0
+    assert result["latency_ms"]["max"] < 100.0
+
+
+@pytest.mark.parametrize("every", [1, 4])
+def test_paced_delay_shows_the_miss_rate_it_implies(foreign_bundle, every):
+    # fps 4 → 250 ms interval. A 300 ms delay makes the delayed frame late; the frame after it
+    # waited about 50 ms plus two inferences and still makes its deadline, so exactly 1 frame in
+    # `every` misses (every frame when every == 1: each then waits behind a delayed one).
+    inner = open_runtime(foreign_bundle, options=RuntimeOptions(threads=2))
+    warm_up(ModelOnly(inner).step, RunPolicy(warmup_count=3, warmup_s=0.0))
+    slow = DelayedRuntime(inner, delay_s=0.3, every=every)
+    result = _paced(slow, fps=4, frames=12)
+    assert result["deadline_miss_share"] == pytest.approx(1.0 / every)
+    late = result["frames_late"] + result["frames_dropped"]
+    assert late == round(result["frames_arrived"] / every)
+
+
+def test_interleaved_rounds_rotate_and_collect_for_every_candidate(foreign_bundle):
+    runtimes = [
+        open_runtime(foreign_bundle, backend=b, options=RuntimeOptions(threads=1))
+        for b in ("onnxruntime", "openvino")
+    ]
+    candidates = [Candidate(r.backend, r, ModelOnly(r)) for r in runtimes]
+    order: list[str] = []
+    policy = RunPolicy(warmup_count=1, warmup_s=0.0, min_count=9, min_duration_s=0.0)
+    measure(
+        candidates, Plan(policy=policy, rounds=3), on_slice=lambda s, r, c: order.append(c.label)
+    )
+    assert order == ["onnxruntime", "openvino", "openvino", "onnxruntime"] + [
+        "onnxruntime",
+        "openvino",
+    ]
+    for candidate in candidates:
+        assert len(candidate.samples["single-stream"].latencies_ms) == 9
+
+
+def test_frame_source_loops_a_video(shared_data):
+    source = FrameSource(shared_data / "video" / "tree.avi")  # 68 decodable frames
+    frames = [source.next_frame() for _ in range(150)]
+    assert all(f.shape == (240, 320, 3) for f in frames)
+    assert np.array_equal(frames[0], frames[68])
+
+
+def test_bench_json_records_what_ran(foreign_bundle, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    code = main(["bench", "--bundle", str(foreign_bundle), "--threads", "2", *FAST,
+                 "--scenario", "single-stream,throughput", "--json", str(out),
+                 "--csv", str(tmp_path / "r.csv"), "--plot", str(tmp_path / "r.png")])  # fmt: skip
+    assert code == 0
+    assert "single-stream" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert result["schema"] == "edgevision-bench" and result["schema_version"] == 2
+    host = result["host"]
+    assert host["cpu_model"] and host["cpu_cores"] >= 1 and host["memory_gib"] > 0
+    assert host["versions"]["onnxruntime"] and host["versions"]["python"]
+    assert host["load_average"] is not None
+    (run,) = result["runs"]
+    assert (run["backend"], run["device_used"], run["precision_used"]) == (
+        "onnxruntime",
+        "cpu",
+        "int8",
+    )
+    assert run["threads"] == 2 and run["timed_region"] == "model"
+    assert run["cold_start"]["load_ms"] > 0 and run["cold_start"]["first_inference_ms"] > 0
+    single = run["scenarios"]["single-stream"]["latency_ms"]
+    assert single["count"] >= 30
+    assert single["p50"] <= single["p90"] <= single["p99"] <= single["max"]
+    assert single["min"] <= single["mean"] <= single["max"]
+    assert len(run["samples_ms"]["single-stream"]) == single["count"]
+    assert run["scenarios"]["throughput"]["images_per_s"] > 0
+    rows = list(csv.DictReader((tmp_path / "r.csv").open()))
+    assert [r["scenario"] for r in rows] == ["single-stream", "throughput"]
+    assert float(rows[0]["p50_ms"]) == single["p50"]
+    assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_end_to_end_with_accuracy(foreign_bundle, shared_data, tmp_path):
+    # Labelled copy of the five samples; the owl goes under "macaw", so 4 of 5 are right.
+    classes = {"parrot.jpg": "macaw", "hot_dog.jpg": "hotdog, hot dog, red hot",
+               "cat_720p.jpg": "Egyptian cat", "grace_hopper.bmp": "military uniform",
+               "owl.jpg": "macaw"}  # fmt: skip
+    for name, label in classes.items():
+        (tmp_path / "labelled" / label).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "labelled" / label / name).write_bytes(
+            (shared_data / "imagenet_samples" / name).read_bytes()
+        )
+    out = tmp_path / "e2e.json"
+    code = main(["bench", "--bundle", str(foreign_bundle), *FAST, "--scenario", "single-stream",
+                 "--e2e-source", str(shared_data / "video" / "cup.mp4"),
+                 "--labelled", str(tmp_path / "labelled"), "--json", str(out)])  # fmt: skip
+    assert code == 0
+    (run,) = json.loads(out.read_text())["runs"]
+    assert run["timed_region"] == "end-to-end"
+    assert run["accuracy"]["images"] == 5 and run["accuracy"]["top1"] == pytest.approx(0.8)
+
+
+@pytest.mark.openvino
+def test_openvino_true_fp32_is_what_the_result_says(tmp_path):
+    bundle = make_tiny_bundle(tmp_path / "tiny", with_ir=True)
+    out = tmp_path / "ov.json"
+    code = main(["bench", "--bundle", str(bundle), "--backend", "openvino", "--variant", "ov-fp32",
+                 "--inference-precision", "f32", *FAST, "--json", str(out)])  # fmt: skip
+    assert code == 0
+    (run,) = json.loads(out.read_text())["runs"]
+    assert run["precision_used"] == "fp32" and run["runtime"]["precision_used"] == "fp32"
+    assert run["device_used"] == "CPU" and run["inference_precision"] == "f32"
+
+
+@pytest.mark.openvino
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--backend", "onnxruntime", "--variant", "ov-fp32"], "ONNX Runtime runs ONNX variants"),
+        (["--backend", "openvino", "--device", "GPU"], "OpenVINO device GPU is not present"),
+        (["--backend", "onnxruntime", "--inference-precision", "f32"], "applies to openvino"),
+        (["--backend", "tpu"], "unknown backend"),
+        (["--precision", "int8"], "has no variant"),
+        (["--scenario", "offline"], "unknown scenario"),
+    ],
+)
+def test_bench_refuses_what_cannot_run_here(tmp_path, capsys, extra, message):
+    bundle = make_tiny_bundle(tmp_path / "tiny", with_ir=True)
+    assert main(["bench", "--bundle", str(bundle), *FAST, *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_bench_names_the_extra_of_a_missing_backend(tmp_path, capsys, monkeypatch):
+    bundle = make_tiny_bundle(tmp_path / "tiny")
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as if never installed
+    assert main(["bench", "--bundle", str(bundle), "--backend", "openvino", *FAST]) == 2
+    assert "pip install 'edgevision[openvino]'" in capsys.readouterr().err
