@@ -86,9 +86,11 @@ class OpenVINOBackend(Runtime):
 
     def _granted_precision(self) -> str:
         try:
-            hint = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
+            hint = self.compiled.get_property("INFERENCE_PRECISION_HINT")
         except RuntimeError:
             return self.variant.precision
+        # The property is an ov.Type, whose str() is "<Type: 'float32'>"; its name is "f32".
+        hint = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
         executed = _PRECISION_NAMES.get(hint.lower(), hint.lower())
         # An INT8 IR keeps its int8 convolutions whatever the float hint says for other layers.
         return "int8" if self.variant.precision == "int8" else executed
