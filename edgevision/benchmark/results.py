@@ -85,7 +85,7 @@ def write_csv(path: str | os.PathLike[str], result: dict[str, Any]) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+def _upgrade_v1(data: dict[str, Any], path: Path) -> dict[str, Any]:
     """Version 1 (one flat run) → version 2 (a list of runs)."""
     try:
         latency = dict(data["latency_ms"])
@@ -101,7 +101,7 @@ def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
             "samples_ms": {},
         }
     except (KeyError, TypeError, ValueError) as err:
-        raise DataError(f"version-1 bench result lacks a required field: {err}") from err
+        raise DataError(f"{path}: version-1 bench result lacks a required field: {err}") from err
     if data.get("throughput_images_per_s") is not None:
         run["scenarios"]["throughput"] = {"images_per_s": data["throughput_images_per_s"]}
     host = {"cpu_model": data.get("cpu_model"), "hostname": data.get("hostname"),
@@ -133,7 +133,7 @@ def load_result(path: str | os.PathLike[str]) -> dict[str, Any]:
             raise DataError(f"{path}: bench result has no list of runs")
         return data
     if version == 1:
-        return _upgrade_v1(data)
+        return _upgrade_v1(data, path)
     raise DataError(
         f"{path} has bench schema version {version!r}; this edgevision reads versions 1 and "
         f"{SCHEMA_VERSION}; re-run bench or use the edgevision that wrote it"
