@@ -1,0 +1,94 @@
+"""OpenVINO IR variants converted from the exported ONNX model: FP32, FP16 weights, NNCF INT8.
+
+Converting the ONNX file (not the torch module) keeps the dynamic batch axis and the same graph
+the other variants come from.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from edgevision.errors import missing_extra
+
+logger = logging.getLogger(__name__)
+
+
+def _openvino():
+    try:
+        import openvino
+    except ImportError as err:
+        raise missing_extra("openvino", "openvino") from err
+    return openvino
+
+
+def write_ir(onnx_path: Path, xml_path: Path, *, precision: str) -> tuple[list[Path], dict]:
+    """Convert ONNX to IR with FP32 (``fp32``) or FP16 (``fp16``) weights.
+
+    ``ov.save_model`` compresses weights to FP16 unless told otherwise, so FP32 is explicit.
+    """
+    ov = _openvino()
+    model = ov.convert_model(str(onnx_path))
+    ov.save_model(model, str(xml_path), compress_to_fp16=precision == "fp16")
+    details = {"tool": f"openvino {ov.__version__}", "weights": precision}
+    return [xml_path, xml_path.with_suffix(".bin")], details
+
+
+def quantize_ir(
+    onnx_path: Path,
+    xml_path: Path,
+    tensors: np.ndarray,
+    *,
+    ignored: list[str] | None = None,
+) -> tuple[list[Path], dict]:
+    """NNCF post-training INT8 quantization of the IR on preprocessed calibration tensors.
+
+    Args:
+        onnx_path: FP32 ONNX model (converted to IR first).
+        xml_path: Where to write the INT8 IR.
+        tensors: Calibration inputs (N first).
+        ignored: ONNX node names (from the damage ranking) NNCF must leave in float.
+    """
+    ov = _openvino()
+    try:
+        import nncf
+    except ImportError as err:
+        raise missing_extra("nncf", "openvino") from err
+
+    model = ov.convert_model(str(onnx_path))
+    dataset = nncf.Dataset([tensors[i : i + 1] for i in range(len(tensors))])
+    ignored = ir_names_for(ignored, onnx_path, model) if ignored else []
+    scope = nncf.IgnoredScope(names=ignored, validate=False) if ignored else None
+    quantized = nncf.quantize(model, dataset, subset_size=len(tensors), ignored_scope=scope)
+    ov.save_model(quantized, str(xml_path), compress_to_fp16=False)
+    details = {
+        "tool": f"nncf {nncf.__version__} on openvino {ov.__version__}",
+        "calibration_images": int(len(tensors)),
+        "calibration_method": "nncf default (min-max, fast bias correction)",
+        "ignored_scope": list(ignored or []),
+    }
+    return [xml_path, xml_path.with_suffix(".bin")], details
+
+
+def ir_names_for(onnx_nodes: list[str], onnx_path: Path, model) -> list[str]:
+    """OpenVINO operation names that come from the given ONNX nodes (by name or output name).
+
+    The ONNX frontend names operations after the ONNX node's output tensor, so a node is matched
+    by either; names without a match are dropped (logged).
+    """
+    import onnx
+
+    names = {op.get_friendly_name() for op in model.get_ops()}
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    outputs = {node.name: list(node.output) for node in graph.node}
+    found = []
+    for node in onnx_nodes:
+        for candidate in (node, *outputs.get(node, [])):
+            if candidate in names:
+                found.append(candidate)
+                break
+        else:
+            logger.info("no OpenVINO operation matches ONNX node %s", node)
+    return found
