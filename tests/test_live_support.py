@@ -82,6 +82,7 @@ class MJPEGServer:
         self.running = threading.Event()
         self.server: ThreadingHTTPServer | None = None
         self.sent = 0
+        self.position = 0  # shared by connections: a frozen camera stays frozen on reconnect
 
     def start(self) -> None:
         self.running.set()
@@ -113,12 +114,11 @@ class MJPEGServer:
                 self.send_response(200)
                 self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=cam")
                 self.end_headers()
-                position = 0
                 try:
                     while owner.running.is_set():
                         if not owner.frozen:
-                            position += 1
-                        data = owner.jpegs[position % len(owner.jpegs)]
+                            owner.position += 1
+                        data = owner.jpegs[owner.position % len(owner.jpegs)]
                         head = b"--cam\r\nContent-Type: image/jpeg\r\n"
                         head += f"Content-Length: {len(data)}\r\n\r\n".encode()
                         self.wfile.write(head + data + b"\r\n")

@@ -100,6 +100,8 @@ class CaptureThread(threading.Thread):
         self.reconnecting = False
         self._next_index = 0
         self._previous_thumb: np.ndarray | None = None
+        self._wait_s = settings.backoff_s[0]  # grows while reopening does not bring frames back
+        self._next_reopen = 0.0
         telemetry.declared_fps = source.declared_fps
 
     @property
@@ -145,6 +147,7 @@ class CaptureThread(threading.Thread):
             if self.live and self._is_repeat(image, now):
                 continue
             self.last_fresh = now
+            self._wait_s = self.settings.backoff_s[0]
             self.telemetry.captured(now, (now - start) * 1000.0)
             self._deliver(Frame(self._next_index, image, now, time.time()))
             self._next_index += 1
@@ -185,7 +188,8 @@ class CaptureThread(threading.Thread):
         self._previous_thumb = thumb
         if repeat:
             self.telemetry.count("repeated")
-            if now - self.last_fresh > self.settings.stale_after_s:
+            stale = now - self.last_fresh > self.settings.stale_after_s
+            if stale and now >= self._next_reopen:
                 logger.warning("source repeats one identical frame; reopening it")
                 self._reconnect()
         return repeat
@@ -202,25 +206,32 @@ class CaptureThread(threading.Thread):
         # A failed read (closed connection, read timeout, unplugged camera) does not heal by
         # itself: reopen at once; NO SIGNAL is reported only once stale_after_s has passed.
         logger.warning("no frame from %s; reopening", self.source.spec.target)
+        self.stop_event.wait(max(0.0, self._next_reopen - time.monotonic()))
         self._reconnect()
         return True
 
     def _reconnect(self) -> None:
-        """Close and reopen the source, doubling the wait after each failure, until it opens."""
+        """Close and reopen the source, doubling the wait after each failure, until it opens.
+
+        The wait keeps growing across reopens that bring no fresh frame (a stream that opens
+        but stays frozen), and falls back to the shortest once a fresh frame arrives. The last
+        picture is kept for comparison, so a reopened source resending it is still a repeat.
+        """
         self.reconnecting = True
         self.source.close()
-        wait_s, longest_s = self.settings.backoff_s
+        longest_s = self.settings.backoff_s[1]
         while not self.stop_event.is_set():
             self.telemetry.count("reopen_attempts")
             try:
                 self.source = self.reopen()
             except EdgevisionError as err:
-                logger.info("reopen failed (%s); next try in %.2f s", err, wait_s)
-                self.stop_event.wait(wait_s)
-                wait_s = min(wait_s * 2, longest_s)
+                logger.info("reopen failed (%s); next try in %.2f s", err, self._wait_s)
+                self.stop_event.wait(self._wait_s)
+                self._wait_s = min(self._wait_s * 2, longest_s)
                 continue
             self.telemetry.count("reopened")
             logger.info("source reopened")
-            self._previous_thumb = None
             break
+        self._next_reopen = time.monotonic() + self._wait_s
+        self._wait_s = min(self._wait_s * 2, longest_s)
         self.reconnecting = False
