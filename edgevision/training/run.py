@@ -97,9 +97,8 @@ def _prepare(
     contract = setup.resolve_contract(config)
     setup.record_contract(config, contract)
     splits = load_splits(config)
-    run_dir = resume if resume is not None else _agree_run_dir(config, dist)
-
     model = setup.build(config, len(splits.classes)).to(device)
+    run_dir = resume if resume is not None else _agree_run_dir(config, dist)
     bn_frozen, recalibrate = setup.batchnorm_policy(config, model)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True

@@ -1,0 +1,76 @@
+"""``edgevision eval``: accuracy of a checkpoint or a bundle on a labelled image folder.
+
+With ``--bundle`` it runs the device runtime and needs no torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``eval``."""
+    p = subparsers.add_parser("eval", help="top-1/top-5, per-class scores, confusion matrix")
+    model = p.add_mutually_exclusive_group(required=True)
+    model.add_argument("--checkpoint", help="a training checkpoint (.pt, needs torch)")
+    model.add_argument("--bundle", help="a bundle folder (runs without torch)")
+    p.add_argument("--data", required=True, help="class-per-folder images named after the labels")
+    p.add_argument("--backend", help="bundle backend: onnxruntime, openvino, tensorrt")
+    p.add_argument("--precision", choices=("fp32", "fp16", "int8"), help="bundle variant")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--device", default="auto", help="checkpoint device: auto, cpu, cuda")
+    p.add_argument("--json", dest="json_path", help="write the full report as JSON here")
+    p.add_argument("--confusion", help="write the confusion matrix as PNG here (matplotlib)")
+    p.set_defaults(func=run)
+
+
+def _table(report) -> str:
+    width = max(8, *(len(name) for name in report.labels))
+    lines = [f"{'class':<{width}}  precision  recall     f1  support"]
+    for name in report.labels:
+        s = report.per_class[name]
+        lines.append(
+            f"{name:<{width}}  {100 * s['precision']:8.1f}%  {100 * s['recall']:5.1f}%  "
+            f"{100 * s['f1']:5.1f}%  {int(s['support']):7d}"
+        )
+    lines.append(f"images: {report.count}   top-1: {100 * report.top1:.2f} %")
+    if report.top5 is not None:
+        lines[-1] += f"   top-5: {100 * report.top5:.2f} %"
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score the model, print the table, optionally write JSON and the confusion PNG."""
+    from tqdm import tqdm
+
+    from edgevision.evaluation import evaluate_bundle, evaluate_checkpoint
+    from edgevision.fsutil import atomic_write_text
+
+    with tqdm(unit="img", desc="eval", file=sys.stderr, disable=args.quiet) as bar:
+        if args.bundle:
+            report = evaluate_bundle(
+                args.bundle,
+                args.data,
+                backend=args.backend,
+                precision=args.precision,
+                batch_size=args.batch_size,
+                progress=bar.update,
+            )
+        else:
+            report = evaluate_checkpoint(
+                args.checkpoint,
+                args.data,
+                device=args.device,
+                batch_size=args.batch_size,
+                progress=bar.update,
+            )
+    print(_table(report))
+    if args.json_path:
+        atomic_write_text(args.json_path, json.dumps(report.to_dict(), indent=2) + "\n")
+    if args.confusion:
+        from edgevision.training.plots import plot_confusion
+
+        plot_confusion(report.confusion, report.labels, args.confusion)
+    return 0
