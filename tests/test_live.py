@@ -19,6 +19,8 @@ from edgevision.live.app import LiveRequest, run_live
 from edgevision.live.latest import LatestSlot, SlotClosed
 from edgevision.live.sources import open_source, parse_source, sane_fps
 from edgevision.live.telemetry import Reservoir
+from edgevision.predict import Classifier
+from edgevision.runtime import RuntimeOptions, open_runtime
 
 
 def run_fast(bundle: Path, source: Path | str, output: Path, **extra) -> dict:
@@ -194,3 +196,21 @@ def test_bad_input_gets_one_line_and_exit_2(case, foreign_bundle, tmp_path, caps
     assert code == 2
     assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
     assert (existing / "frames.jsonl").read_text() == "keep me\n"
+
+
+@pytest.mark.openvino
+def test_async_backend_pipelines_and_equals_offline(foreign_bundle, shared_data, tmp_path):
+    # OpenVINO has a native async queue: the loop overlaps the next frame's preprocessing with
+    # the running request, and must still give each frame its own answer, in order.
+    from edgevision.live.loop import has_native_async
+
+    video = shared_data / "video" / "tree.avi"
+    run_fast(foreign_bundle, video, tmp_path / "out", backend="openvino")
+    frames, _ = read_jsonl(tmp_path / "out" / "frames.jsonl")
+    runtime = open_runtime(foreign_bundle, backend="openvino", options=RuntimeOptions(threads=2))
+    assert has_native_async(runtime)
+    classifier = Classifier(runtime)
+    decoded = decode_all(video)
+    assert [r["frame"] for r in frames] == list(range(68))
+    for record, image in zip(frames, decoded, strict=True):
+        assert record["indices"] == list(classifier.predict(image).indices)
