@@ -15,11 +15,12 @@ from test_live_support import decode_all, offline_classifier, read_jsonl
 from edgevision.cli.main import main
 from edgevision.errors import SourceError
 from edgevision.images import load_image
+from edgevision.live import overlay
 from edgevision.live.app import LiveRequest, run_live
 from edgevision.live.latest import LatestSlot, SlotClosed
 from edgevision.live.sources import open_source, parse_source, sane_fps
 from edgevision.live.telemetry import Reservoir
-from edgevision.predict import Classifier
+from edgevision.predict import Classifier, Prediction, top_k
 from edgevision.runtime import RuntimeOptions, open_runtime
 
 
@@ -214,3 +215,20 @@ def test_async_backend_pipelines_and_equals_offline(foreign_bundle, shared_data,
     assert [r["frame"] for r in frames] == list(range(68))
     for record, image in zip(frames, decoded, strict=True):
         assert record["indices"] == list(classifier.predict(image).indices)
+
+
+def test_smoothing_and_unknown_threshold_in_the_loop(foreign_bundle, shared_data, tmp_path):
+    video = shared_data / "video" / "tree.avi"
+    run_fast(foreign_bundle, video, tmp_path / "out", smooth=0.25, max_frames=5)
+    frames, _ = read_jsonl(tmp_path / "out" / "frames.jsonl")
+    classifier = offline_classifier(foreign_bundle)
+    smoothed = None
+    for record, image in zip(frames, decode_all(video)[:5], strict=True):
+        probabilities = classifier.probabilities(classifier.prepare(image))[0]
+        smoothed = probabilities if smoothed is None else 0.25 * probabilities + 0.75 * smoothed
+        expected = top_k(smoothed, classifier.labels, 5)
+        assert record["indices"] == list(expected.indices)
+        np.testing.assert_allclose(record["scores"], expected.scores, atol=1e-5)
+
+    weak = Prediction(indices=(3, 1), labels=("tench", "goldfish"), scores=(0.3, 0.2))
+    assert overlay.headline(weak, 0.5) == "unknown" and overlay.headline(weak, 0.25) == "tench"

@@ -5,7 +5,9 @@ bundle's own preprocessing and model through :class:`edgevision.predict.Classifi
 the next frame's preprocessing with a running request where the backend is asynchronous
 (OpenVINO); the main thread presents (overlay, window, recording, JSON lines, web view), because
 GUI toolkits want the main thread. In lossless mode every frame of a file is processed and
-presented, in order.
+presented, in order. The recording holds the annotated frames that got a result; NO SIGNAL
+periods are shown in the window and the web view and logged as events in the JSON lines, but
+add no frames to the video.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ class InferenceThread(threading.Thread):
         telemetry: Telemetry,
         *,
         lossless: bool,
-        stale_after_s: float,
+        stale_after_s: float | None,
         smoothing: float | None,
     ) -> None:
         super().__init__(name="edgevision-infer", daemon=True)
@@ -134,7 +136,7 @@ class InferenceThread(threading.Thread):
         if frame is None:
             return False if self.frames.closed else None
         age_s = time.monotonic() - frame.captured
-        if age_s > self.stale_after_s:
+        if self.stale_after_s is not None and age_s > self.stale_after_s:
             self.telemetry.count("stale_skipped")
             return None
         return frame
@@ -174,7 +176,8 @@ class InferenceThread(threading.Thread):
             return probabilities
         # A gap longer than the stale limit means a different scene may follow: start afresh.
         previous, self._previous_captured = self._previous_captured, frame.captured
-        if previous is not None and frame.captured - previous > self.stale_after_s:
+        gap_s = self.stale_after_s or 2.0
+        if previous is not None and frame.captured - previous > gap_s:
             self.smoother.reset()
         return self.smoother.update(probabilities)
 
@@ -228,7 +231,9 @@ class LiveLoop:
             self.results,
             self.telemetry,
             lossless=settings.lossless,
-            stale_after_s=settings.stale_after_s,
+            # Files and folders have no "stale": in lossless mode a frame may wait long for a
+            # slow model and must still be processed.
+            stale_after_s=settings.stale_after_s if source.live else None,
             smoothing=options.smoothing,
         )
         self.ended_reason = "end of source"
