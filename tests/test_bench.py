@@ -218,3 +218,24 @@ def test_bench_names_the_extra_of_a_missing_backend(tmp_path, capsys, monkeypatc
     monkeypatch.setitem(sys.modules, "openvino", None)  # as if never installed
     assert main(["bench", "--bundle", str(bundle), "--backend", "openvino", *FAST]) == 2
     assert "pip install 'edgevision[openvino]'" in capsys.readouterr().err
+
+
+def test_throughput_in_batches_counts_images(tmp_path):
+    bundle = make_tiny_bundle(tmp_path / "tiny")
+    out = tmp_path / "b.json"
+    args = ["bench", "--bundle", str(bundle), "--scenario", "throughput", "--batch", "4"]
+    assert main([*args, *FAST, "--json", str(out)]) == 0
+    (run,) = json.loads(out.read_text())["runs"]
+    figures = run["scenarios"]["throughput"]
+    assert run["batch_size"] == 4 and figures["images"] == 4 * figures["latency_ms"]["count"]
+    assert figures["images_per_s"] == pytest.approx(figures["images"] / figures["duration_s"], 1e-3)
+    assert main([*args[:-1], "16", *FAST]) == 2  # the variant's batch limit is 8
+
+
+def test_same_candidate_twice_is_measured_under_two_labels(tmp_path):
+    bundle = make_tiny_bundle(tmp_path / "tiny")
+    out = tmp_path / "twice.json"
+    args = ["bench", "--bundle", str(bundle), "--device", "cpu,cpu", "--scenario", "single-stream"]
+    assert main([*args, *FAST, "--json", str(out)]) == 0
+    labels = [run["label"] for run in json.loads(out.read_text())["runs"]]
+    assert labels == ["onnxruntime/onnx-fp32/cpu#1", "onnxruntime/onnx-fp32/cpu#2"]

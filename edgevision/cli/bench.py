@@ -159,6 +159,10 @@ def run(args: argparse.Namespace) -> int:
     conditions = host.conditions()
     many = len(args.bundle) > 1
     candidates = [_open_candidate(args, c, many) for c in _combinations(args)]
+    labels = [c.label for c in candidates]
+    for index, candidate in enumerate(candidates):
+        if labels.count(candidate.label) > 1:  # the same thing asked for twice: keep both apart
+            candidate.label = f"{candidate.label}#{labels[:index].count(candidate.label) + 1}"
 
     # Step 2: measure all candidates in interleaved rounds.
     def progress(scenario: str, round_index: int, candidate: Any) -> None:
