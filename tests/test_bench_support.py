@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from edgevision.bundle import Manifest, Variant, sha256_file, write_manifest
 from edgevision.contract import InputContract
@@ -20,7 +21,7 @@ LABELS = ["ant", "bee", "cup", "tree"]
 
 
 def _tiny_onnx(path: Path) -> None:
-    import onnx
+    onnx = pytest.importorskip("onnx", reason="building a test model needs onnx (train extra)")
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
