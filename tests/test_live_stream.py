@@ -59,7 +59,9 @@ def test_mjpeg_stream_outage_no_signal_reconnect(foreign_bundle, shared_data, tm
     # No prediction for anything captured while frozen (one frame of grace) or while gone.
     captured = np.array([r["capture_time"] for r in frames])
     during_outage = (captured > freeze_at + 0.1) & (captured < restart_at)
-    assert not np.any(during_outage), [r for r, bad in zip(frames, during_outage, strict=True) if bad][:3]
+    assert not np.any(during_outage), [
+        r for r, bad in zip(frames, during_outage, strict=True) if bad
+    ][:3]
     assert np.sum(captured < freeze_at) > 20 and np.sum(captured > restart_at) > 20
     # Nothing emitted was stale, and NO SIGNAL covered the outage.
     assert max(r["latency_ms"] for r in frames) < 800
