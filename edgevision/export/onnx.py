@@ -53,10 +53,23 @@ def read_opset(model: onnx.ModelProto) -> int:
 
 
 def _untraceable(err: Exception, arch: str) -> ModelError:
-    # Exporter errors are long; the user needs the operator that failed, found in the message.
-    text = str(err)
-    match = re.search(r"(aten::[\w.]+|torch\.ops\.[\w.]+|Unsupported[^\n]{0,120})", text)
-    what = match.group(1) if match else text.strip().splitlines()[0][:200] if text else repr(err)
+    # Exporter errors are long and chained; the user needs the operation that failed, which sits
+    # in the innermost cause (an aten op, or the data-dependent expression torch.export hit).
+    texts, cause = [], err
+    while cause is not None and len(texts) < 10:
+        texts.append(re.sub(r"\x1b\[[0-9;]*m", "", str(cause)))
+        cause = cause.__cause__ or cause.__context__
+    pattern = (
+        r"(aten::[\w.]+|aten\.[\w.]+|torch\.ops\.[\w.]+|Could not [^\n]{0,160}"
+        r"|data-dependent [^\n]{0,160}|[Uu]nsupported [^\n]{0,160})"
+    )
+    for text in reversed(texts):
+        match = re.search(pattern, text)
+        if match:
+            what = match.group(1).strip()
+            break
+    else:
+        what = texts[-1].strip().splitlines()[0][:200] if texts[-1].strip() else repr(err)
     return ModelError(
         f"cannot export {arch} to ONNX: the exporter failed at {what}; replace that operation "
         "in the model, or export the model to ONNX yourself and use --onnx FILE"
