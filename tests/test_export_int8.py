@@ -1,4 +1,4 @@
-"""All variants in one bundle (issue 4 acceptance), INT8 damage report and accuracy-aware fallback."""
+"""All variants in one bundle (issue 4), INT8 damage report and accuracy-aware fallback."""
 
 from __future__ import annotations
 
