@@ -81,22 +81,28 @@ def _paced(runtime, *, fps: float, frames: int) -> dict:
     return summarize("paced", camera_paced(work, policy, fps=fps))
 
 
-def test_paced_fast_model_misses_no_deadline(foreign_bundle):
-    runtime = open_runtime(foreign_bundle, options=RuntimeOptions(threads=2))
-    result = _paced(runtime, fps=10, frames=15)
-    assert result["frames_processed"] == 15 and result["frames_dropped"] == 0
+@pytest.fixture(scope="module")
+def tiny_runtime(tmp_path_factory):
+    """A sub-millisecond model, so scheduler noise on a busy machine stays far from deadlines."""
+    bundle = make_tiny_bundle(tmp_path_factory.mktemp("paced") / "tiny")
+    runtime = open_runtime(bundle, options=RuntimeOptions(threads=1))
+    warm_up(ModelOnly(runtime).step, RunPolicy(warmup_count=5, warmup_s=0.0))
+    return runtime
+
+
+def test_paced_fast_model_misses_no_deadline(tiny_runtime):
+    result = _paced(tiny_runtime, fps=5, frames=10)
+    assert result["frames_processed"] == 10 and result["frames_dropped"] == 0
     assert result["deadline_miss_share"] == 0.0
-    assert result["latency_ms"]["max"] < 100.0
+    assert result["latency_ms"]["max"] < 200.0
 
 
 @pytest.mark.parametrize("every", [1, 4])
-def test_paced_delay_shows_the_miss_rate_it_implies(foreign_bundle, every):
+def test_paced_delay_shows_the_miss_rate_it_implies(tiny_runtime, every):
     # fps 4 → 250 ms interval. A 300 ms delay makes the delayed frame late; the frame after it
     # waited about 50 ms plus two inferences and still makes its deadline, so exactly 1 frame in
     # `every` misses (every frame when every == 1: each then waits behind a delayed one).
-    inner = open_runtime(foreign_bundle, options=RuntimeOptions(threads=2))
-    warm_up(ModelOnly(inner).step, RunPolicy(warmup_count=3, warmup_s=0.0))
-    slow = DelayedRuntime(inner, delay_s=0.3, every=every)
+    slow = DelayedRuntime(tiny_runtime, delay_s=0.3, every=every)
     result = _paced(slow, fps=4, frames=12)
     assert result["deadline_miss_share"] == pytest.approx(1.0 / every)
     late = result["frames_late"] + result["frames_dropped"]

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
+import logging
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 def _csv(value: str) -> list[str]:
@@ -166,8 +168,7 @@ def run(args: argparse.Namespace) -> int:
 
     # Step 2: measure all candidates in interleaved rounds.
     def progress(scenario: str, round_index: int, candidate: Any) -> None:
-        print(f"  {scenario} round {round_index + 1}/{plan.rounds}: {candidate.label}",
-              file=sys.stderr)  # fmt: skip
+        logger.info("%s round %d/%d: %s", scenario, round_index + 1, plan.rounds, candidate.label)
 
     interleave.measure(candidates, plan, on_slice=progress)
 
