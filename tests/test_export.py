@@ -146,3 +146,53 @@ def test_untraceable_model_names_the_operation(tmp_path):
             batch_max=2,
             arch="odd",
         )
+
+
+def test_disk_full_mid_export_leaves_earlier_bundle_and_no_partial(
+    shared_data, tmp_path, monkeypatch
+):
+    import errno
+
+    from edgevision.export import fidelity
+
+    out = tmp_path / "bundle"
+    assert main(_foreign_args(shared_data, out)) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fidelity, "check_variant", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        main([*_foreign_args(shared_data, out), "--force"])
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["bundle"]  # no .partial folder left
+
+
+def test_fused_preprocessing_takes_bgr_uint8_and_keeps_parity(
+    hymenoptera_checkpoint, hymenoptera_bundle, shared_data, tmp_path
+):
+    from edgevision.export import (
+        apply_overrides,
+        export_bundle,
+        from_checkpoint,
+        load_profile,
+        resolve_images,
+    )
+
+    source = from_checkpoint(hymenoptera_checkpoint)
+    images = resolve_images(labels=source.labels, data=shared_data / "hymenoptera")
+    profile = apply_overrides(load_profile("ort-x86-fp32"), {"fidelity_images": 40})
+    result = export_bundle(source, tmp_path / "fused", [profile], images, fuse_preprocessing=True)
+    bundle = load_bundle(result.path)
+    contract = bundle.contract
+    assert (contract.dtype, contract.layout, contract.color_order) == ("uint8", "nhwc", "bgr")
+    fidelity = bundle.variant("onnx-fp32").fidelity
+    assert fidelity["top1_agreement"] >= 99.0 and fidelity["max_abs_logit_diff"] < 1e-3
+    frame = load_image(shared_data / "hymenoptera" / "val" / "bees" / "10870992_eebeeb3a12.jpg")
+    runtime = open_runtime(bundle)
+    assert Classifier(runtime).prepare(frame).dtype == np.uint8
+    plain = Classifier(open_runtime(hymenoptera_bundle)).predict(frame)
+    fused = Classifier(runtime).predict(frame)
+    assert fused.labels == plain.labels
+    assert np.allclose(fused.scores, plain.scores, atol=1e-4)

@@ -57,6 +57,11 @@ class _Build:
         self.variants: list[Variant] = []
         self.failures: dict[str, list[str]] = {}
         self.ranking: list[dict[str, Any]] | None = None
+        # Filled as artifacts are written: manifest details and the batch range of model.onnx.
+        self.base_details: dict[str, Any] = {}
+        self.base_batch: dict[str, int] = {"min": 1, "max": 1}
+        self.fp16_details: dict[str, Any] = {}
+        self.int8_details: dict[str, Any] = {}
 
     def tensors(self, count: int) -> np.ndarray:
         """Calibration inputs in the bundle's contract, cached per count."""
@@ -149,9 +154,16 @@ def _with_base_profile(profiles: list[ExportProfile]) -> list[ExportProfile]:
     seen, ordered = set(), []
     if not any(p.variant_name == "onnx-fp32" for p in profiles):
         base = load_profile("ort-x86-fp32")
-        base.batch_max = max(p.batch_max for p in profiles) if profiles else base.batch_max
+        if profiles:  # the base variant follows what the other profiles ask of the checks
+            base.batch_max = max(p.batch_max for p in profiles)
+            base.fidelity_images = profiles[0].fidelity_images
         profiles = [base, *profiles]
-    for profile in sorted(profiles, key=lambda p: p.variant_name != "onnx-fp32"):
+    # ONNX FP32 first (every other artifact derives from it), TensorRT last (it reuses the ONNX
+    # files other variants made and checked).
+    rank = {"onnx-fp32": 0}
+    for profile in sorted(
+        profiles, key=lambda p: rank.get(p.variant_name, 2 if p.backend == "tensorrt" else 1)
+    ):
         if profile.variant_name in seen:
             raise EdgevisionError(
                 f"two profiles make the variant {profile.variant_name}; give each target once"
@@ -244,6 +256,8 @@ def _make_artifact(build: _Build, profile: ExportProfile, excluded: list[str]):
         return target, build.files[target.name], dict(build.fp16_details)
     if kind == "onnx":
         target = stage / "model-int8.onnx"
+        if profile.backend == "tensorrt" and target.name in build.files:
+            return target, build.files[target.name], dict(build.int8_details)
         tensors = build.tensors(profile.calibration_images)
         details = quantize.quantize_onnx(
             build.base,
@@ -360,55 +374,60 @@ def _rank(build: _Build, profile: ExportProfile) -> list[dict[str, Any]]:
 
 
 def _tensorrt_variant(build: _Build, profile: ExportProfile) -> Variant:
-    """A TensorRT variant: the ONNX it is built from plus the trtexec line; built on the device."""
+    """A TensorRT variant: the ONNX its engine is built from (on the device) plus trtexec lines.
+
+    The ONNX file itself (FP16, or the Q/DQ INT8 one) is checked here with ONNX Runtime on the CPU
+    against the same limits; the engine's own check happens on the device.
+    """
+    from dataclasses import replace
+
     from edgevision.export import tensorrt
 
-    onnx_profile = ExportProfile(**{**profile.__dict__, "backend": "onnxruntime"})
-    main, files, details = _make_artifact(build, onnx_profile, [])
-    height, width = build.contract.input_hw
-    key = tensorrt.EngineKey(
-        "10",
-        "<gpu>",
-        "<sm>",
-        profile.precision,
-        "input",
-        *tensorrt.shapes_for((1, 3, height, width), profile.batch_min, profile.batch_max),
-        sha256_file(main),
+    onnx_profile = replace(
+        profile, backend="onnxruntime", runtime=replace(profile.runtime, device="cpu")
     )
-    commands = {}
-    for version in ("10", "11"):
-        versioned = EngineKeyWith(key, version)
-        commands[f"tensorrt{version}"] = tensorrt.trtexec_command(
-            main.name, versioned, engine_file=f"model-{profile.precision}.engine"
+    checked = next((v for v in build.variants if v.name == onnx_profile.variant_name), None)
+    if checked is None:
+        checked, failures = _build_and_check(build, onnx_profile, excluded=[])
+        if failures:
+            build.failures[profile.variant_name] = failures
+    height, width = build.contract.input_hw
+    shapes = tensorrt.shapes_for((1, 3, height, width), profile.batch_min, profile.batch_max)
+    key = tensorrt.EngineKey(
+        "10", "<gpu>", "<sm>", profile.precision, "input", *shapes, checked.sha256[checked.file]
+    )
+    commands = {
+        f"tensorrt{major}": tensorrt.trtexec_command(
+            checked.file,
+            replace(key, tensorrt_version=major),
+            engine_file=f"model-{profile.precision}.engine",
         )
+        for major in ("10", "11")
+    }
+    engine = (
+        "built on the device on first use, cached by TensorRT version, GPU, compute "
+        "capability, precision, shapes and ONNX sha256"
+    )
+    fidelity = {
+        **checked.fidelity,
+        "checked_on": f"{checked.name} with onnxruntime cpu; the engine is checked on the device",
+    }
     return Variant(
         name=profile.variant_name,
         format="tensorrt",
         precision=profile.precision,
-        file=main.name,
-        sha256=build.relative(files),
+        file=checked.file,
+        sha256=dict(checked.sha256),
         batch={"min": profile.batch_min, "max": profile.batch_max},
         details={
-            **details,
+            **checked.details,
             "profile": profile.name,
             "target": profile.target,
-            "engine": "built on the device on first use, cached by TensorRT version, GPU, "
-            "compute capability, precision, shapes and ONNX sha256",
+            "engine": engine,
             "trtexec": commands,
         },
-        fidelity={
-            "status": "not run here: TensorRT engines are built and checked on the device",
-            "source_onnx_checked_as": f"onnx-{profile.precision}"
-            if any(v.name == f"onnx-{profile.precision}" for v in build.variants)
-            else None,
-        },
+        fidelity=fidelity,
     )
-
-
-def EngineKeyWith(key, version: str):  # noqa: N802 - a tiny constructor helper
-    from dataclasses import replace
-
-    return replace(key, tensorrt_version=version)
 
 
 def _manifest(build: _Build, profiles, fuse: bool, *, variants=None) -> Manifest:
