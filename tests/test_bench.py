@@ -245,3 +245,14 @@ def test_same_candidate_twice_is_measured_under_two_labels(tmp_path):
     assert main([*args, *FAST, "--json", str(out)]) == 0
     labels = [run["label"] for run in json.loads(out.read_text())["runs"]]
     assert labels == ["onnxruntime/onnx-fp32/cpu#1", "onnxruntime/onnx-fp32/cpu#2"]
+
+
+def test_unusable_outputs_are_refused_before_measuring(
+    foreign_bundle, tmp_path, capsys, monkeypatch
+):
+    args = ["bench", "--bundle", str(foreign_bundle), "--min-duration-s", "60"]
+    assert main([*args, "--json", str(tmp_path)]) == 2  # would run a minute if not refused
+    assert "is a folder" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the report extra is absent
+    assert main([*args, "--plot", str(tmp_path / "p.png")]) == 2
+    assert "pip install 'edgevision[report]'" in capsys.readouterr().err

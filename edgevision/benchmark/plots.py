@@ -6,11 +6,13 @@ always with the non-interactive Agg backend, so plotting works on headless devic
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from edgevision.errors import missing_extra
+from edgevision.fsutil import atomic_write_bytes
 
 
 @dataclass
@@ -20,6 +22,11 @@ class Series:
     label: str
     samples_ms: Sequence[float]
     median_ms: float | None
+
+
+def require_matplotlib() -> None:
+    """Fail early (before a long measurement) when plots are asked for without matplotlib."""
+    _pyplot()
 
 
 def _pyplot():
@@ -64,5 +71,7 @@ def plot_latency(series: list[Series], path: str | os.PathLike[str], *, title: s
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    figure.savefig(os.fspath(path), dpi=110)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
     plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())

@@ -158,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
 
     # Step 1: resolve what to measure and load every candidate (cold start timed on the way).
     plan = _plan(args)
+    _check_outputs(args)
     conditions = host.conditions()
     many = len(args.bundle) > 1
     candidates = [_open_candidate(args, c, many) for c in _combinations(args)]
@@ -184,6 +185,20 @@ def run(args: argparse.Namespace) -> int:
     for c in candidates:
         c.runtime.close()
     return 0
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse unusable output paths before measuring rather than after."""
+    from edgevision.errors import ConfigError
+
+    for flag in ("json", "csv", "plot"):
+        path = getattr(args, flag)
+        if path is not None and path.is_dir():
+            raise ConfigError(f"--{flag} {path} is a folder; give a file name")
+    if args.plot:
+        from edgevision.benchmark.plots import require_matplotlib
+
+        require_matplotlib()
 
 
 def _write_outputs(args: argparse.Namespace, result: dict[str, Any]) -> None:
