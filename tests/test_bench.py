@@ -17,6 +17,7 @@ from edgevision.benchmark.stats import quantile_ci, summarize_latencies
 from edgevision.benchmark.timing import RunPolicy, warm_up
 from edgevision.benchmark.workload import FrameSource, ModelOnly
 from edgevision.cli.main import main
+from edgevision.images import list_images, load_image
 from edgevision.runtime import RuntimeOptions, open_runtime
 
 FAST = ["--warmup-count", "3", "--warmup-s", "0.1", "--min-count", "30", "--min-duration-s",
@@ -133,6 +134,21 @@ def test_frame_source_loops_a_video(shared_data):
     frames = [source.next_frame() for _ in range(150)]
     assert all(f.shape == (240, 320, 3) for f in frames)
     assert np.array_equal(frames[0], frames[68])
+    folder = FrameSource(shared_data / "imagenet_samples")  # 5 photos of different sizes
+    shapes = [folder.next_frame().shape for _ in range(10)]
+    expected = [load_image(p).shape for p in list_images(shared_data / "imagenet_samples")]
+    assert shapes == expected + expected
+
+
+def test_bad_end_to_end_source_is_one_line(foreign_bundle, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    for source, message in (("missing", "not found"), ("empty", "holds no images"),
+                            ("broken.mp4", "broken.mp4")):  # fmt: skip
+        args = ["bench", "--bundle", str(foreign_bundle), "--e2e-source", str(tmp_path / source)]
+        assert main([*args, *FAST]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
 
 
 def test_bench_json_records_what_ran(foreign_bundle, tmp_path, capsys):
