@@ -21,7 +21,7 @@ SAMPLE_LABELS = {
     "parrot.jpg": "macaw",
     "hot_dog.jpg": "hotdog, hot dog, red hot",
     "cat_720p.jpg": "Egyptian cat",
-    "owl.jpg": "ruffed grouse",
+    "owl.jpg": "ruffed grouse, partridge, Bonasa umbellus",
     "grace_hopper.bmp": "military uniform",
 }
 

@@ -94,7 +94,7 @@ def config_from_args(args: argparse.Namespace):
         interpolation=args.interpolation,
         color_order=args.color_order,
         val_fraction=args.val_fraction,
-        epochs=args.epochs or 10,
+        epochs=10 if args.epochs is None else args.epochs,
         freeze_epochs=args.freeze_epochs,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -163,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         resume = Path(args.resume)
         config = TrainConfig.read(resume / "config.json")
-        if args.epochs:  # an explicit --epochs extends or shortens the resumed run
+        if args.epochs is not None:  # an explicit --epochs extends or shortens the resumed run
             config.epochs = args.epochs
     else:
         resume = None

@@ -69,7 +69,9 @@ class ModelEMA:
     """Exponential moving average of a model's weights and buffers.
 
     The decay ramps up as ``min(decay, (1 + n) / (10 + n))`` after ``n`` updates, so that short
-    fine-tunes (a few dozen steps) are not dominated by the starting weights.
+    fine-tunes (a few dozen steps) are not dominated by the starting weights. The update is one
+    fused ``lerp`` over all floating-point tensors (no per-tensor Python loop); it relies on the
+    optimizer updating the model's tensors in place, which every torch optimizer does.
     """
 
     def __init__(self, model: nn.Module, decay: float) -> None:
@@ -78,21 +80,24 @@ class ModelEMA:
             param.requires_grad_(False)
         self.decay = decay
         self.updates = 0
+        source, mine = model.state_dict(keep_vars=True), self.module.state_dict(keep_vars=True)
+        floating = [k for k, v in mine.items() if v.dtype.is_floating_point]
+        self._ema = [mine[k].data for k in floating]
+        self._src = [source[k].data for k in floating]
+        self._copied = [(mine[k].data, source[k].data) for k in mine if k not in set(floating)]
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
+        """Move the average towards ``model`` (the model given at construction)."""
         self.updates += 1
         decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        source = model.state_dict()
-        for name, value in self.module.state_dict().items():
-            if value.dtype.is_floating_point:
-                value.mul_(decay).add_(source[name].detach(), alpha=1.0 - decay)
-            else:
-                value.copy_(source[name])
+        torch._foreach_lerp_(self._ema, self._src, 1.0 - decay)
+        for mine, source in self._copied:
+            mine.copy_(source)
 
     def state_dict(self) -> dict:
         return {"module": self.module.state_dict(), "updates": self.updates}
 
     def load_state_dict(self, state: dict) -> None:
-        self.module.load_state_dict(state["module"])
+        self.module.load_state_dict(state["module"])  # copies in place: cached lists stay valid
         self.updates = int(state["updates"])
