@@ -113,7 +113,7 @@ def export_onnx(
     try:
         with torch.no_grad():
             program = torch.onnx.export(
-                _Named(model),
+                _named_input(model),
                 (example if dynamic else example[:batch_min],),
                 dynamo=True,
                 opset_version=opset,
@@ -128,21 +128,20 @@ def export_onnx(
     return _finish(proto, path, opset_requested=opset, slim=slim, torch_version=torch.__version__)
 
 
-class _Named:
-    """Wraps a module so the exported input is called ``x`` whatever ``forward`` names it."""
+def _named_input(model):
+    """Wrap a module so the exported input is called ``x`` whatever ``forward`` names it
+    (``dynamic_shapes`` is keyed by that argument name)."""
+    import torch
 
-    def __new__(cls, model):
-        import torch
+    class Wrapper(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
 
-        class Wrapper(torch.nn.Module):
-            def __init__(self, inner):
-                super().__init__()
-                self.inner = inner
+        def forward(self, x):
+            return self.inner(x)
 
-            def forward(self, x):
-                return self.inner(x)
-
-        return Wrapper(model).eval()
+    return Wrapper(model).eval()
 
 
 def _finish(
