@@ -150,8 +150,9 @@ def _data_folder(args, source):
     return root
 
 
-def print_table(manifest, seconds: dict[str, float], out=sys.stdout) -> None:
-    """One row per variant: what ran and how it compared with PyTorch."""
+def print_table(manifest, seconds: dict[str, float], out=None) -> None:
+    """One row per variant: what ran and how it compared with PyTorch (to stdout by default)."""
+    out = out or sys.stdout
     head = (
         "variant",
         "ran as",
