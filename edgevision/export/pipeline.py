@@ -186,7 +186,7 @@ def _reference(source, images: ExportImages, profiles) -> fidelity.ReferenceSet:
 
 def _write_base(build: _Build, profiles: list[ExportProfile], fuse: bool) -> None:
     """model.onnx: exported from PyTorch, or the foreign file copied (with its external data)."""
-    from edgevision.export.onnx import export_onnx, onnx_files, read_opset
+    from edgevision.export.onnx import export_onnx, onnx_files, read_opset, save_onnx
 
     source = build.source
     if source.model is not None:
@@ -203,10 +203,12 @@ def _write_base(build: _Build, profiles: list[ExportProfile], fuse: bool) -> Non
     else:
         import onnx
 
-        for file in onnx_files(source.onnx_path):
-            shutil.copyfile(
-                file, build.stage / file.name.replace(source.onnx_path.name, "model.onnx")
-            )
+        if len(onnx_files(source.onnx_path)) == 1:
+            shutil.copyfile(source.onnx_path, build.base)
+        else:
+            # External data names its file inside the model; re-saving writes model.onnx.data
+            # and the matching location (the whole model passes through memory once).
+            save_onnx(onnx.load(str(source.onnx_path)), build.base)
         model = onnx.load(str(build.base), load_external_data=False)
         build.base_details = {
             "exporter": "foreign ONNX (copied unchanged)",
