@@ -74,7 +74,7 @@ class OpenVINOBackend(Runtime):
         self.request = self.compiled.create_infer_request()
         self.device_used = self._granted_device(device)
         self.precision_used = self._granted_precision()
-        self._queue = None
+        self._idle_requests: list[Any] = []  # finished async requests, reused by submit()
 
     def _granted_device(self, device: str) -> str:
         if device != "AUTO":
@@ -104,10 +104,15 @@ class OpenVINOBackend(Runtime):
         return int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
 
     def submit(self, batch: np.ndarray) -> Any:
-        request = self.compiled.create_infer_request()
+        # Creating an infer request allocates its tensors; reuse finished ones instead.
+        request = self._idle_requests.pop() if self._idle_requests else None
+        if request is None:
+            request = self.compiled.create_infer_request()
         request.start_async([batch], share_inputs=False)
         return request
 
     def collect(self, handle: Any) -> np.ndarray:
         handle.wait()
-        return np.asarray(handle.get_output_tensor(0).data).copy()
+        output = np.asarray(handle.get_output_tensor(0).data).copy()
+        self._idle_requests.append(handle)
+        return output
