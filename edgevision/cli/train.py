@@ -50,7 +50,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     recipe.add_argument("--lr", type=float, default=1e-3, help="peak learning rate of the head")
     recipe.add_argument("--backbone-lr-scale", type=float, default=0.1)
     recipe.add_argument("--weight-decay", type=float, default=0.05)
-    recipe.add_argument("--warmup-epochs", type=float, default=1.0)
+    recipe.add_argument("--warmup-epochs", type=float, default=0.5)
+    recipe.add_argument("--crop-scale-min", type=float, default=0.5, help="random crop area")
+    recipe.add_argument("--color-jitter", type=float, default=0.2)
     recipe.add_argument("--label-smoothing", type=float, default=0.1)
     recipe.add_argument("--ema-decay", type=float, default=0.99, help="0 turns EMA off")
     recipe.add_argument("--clip-grad-norm", type=float, default=1.0, help="0 turns it off")
@@ -101,6 +103,8 @@ def config_from_args(args: argparse.Namespace):
         backbone_lr_scale=args.backbone_lr_scale,
         weight_decay=args.weight_decay,
         warmup_epochs=args.warmup_epochs,
+        crop_scale_min=args.crop_scale_min,
+        color_jitter=args.color_jitter,
         label_smoothing=args.label_smoothing,
         ema_decay=args.ema_decay,
         clip_grad_norm=args.clip_grad_norm,

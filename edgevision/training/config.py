@@ -70,14 +70,14 @@ class TrainConfig:
     lr: float = 1e-3
     backbone_lr_scale: float = 0.1
     weight_decay: float = 0.05
-    warmup_epochs: float = 1.0
+    warmup_epochs: float = 0.5
     label_smoothing: float = 0.1
     ema_decay: float = 0.99
     clip_grad_norm: float = 1.0
     patience: int = 5
     class_weighting: bool = False
     augment: str = "none"
-    crop_scale_min: float = 0.35
+    crop_scale_min: float = 0.5
     color_jitter: float = 0.2
     mixup: float = 0.0
     cutmix: float = 0.0
