@@ -16,7 +16,10 @@ FIDELITY_IMAGES = 60  # enough for the 99 % agreement gate to mean something, qu
 
 
 def export_for_tests(source, out: Path, profiles: list[str], images, **overrides) -> Path:
-    """Run the export pipeline with shipped profiles and test-sized overrides."""
+    """Run the export pipeline with shipped profiles and test-sized overrides.
+
+    Overrides use the profile field names, dotted for tables (``thresholds.min_agreement``).
+    """
     from edgevision.export import apply_overrides, export_bundle, load_profile
 
     chosen = [apply_overrides(load_profile(p), overrides) for p in profiles]

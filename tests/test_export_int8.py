@@ -33,12 +33,13 @@ def hymenoptera_source(hymenoptera_checkpoint, shared_data):
 
 @pytest.fixture(scope="session")
 def all_variants_bundle(hymenoptera_source, tmp_path_factory) -> Path:
-    """Every shipped CPU/Jetson profile in one bundle, default calibration (all 245 images)."""
+    """Every shipped CPU/Jetson profile in one bundle, default calibration (all 245 images),
+    default limits (no accuracy-aware fallback)."""
     from _fixtures_export import export_for_tests
 
     source, images = hymenoptera_source
     out = tmp_path_factory.mktemp("export_all") / "bundle"
-    return export_for_tests(source, out, ALL_PROFILES, images, accuracy_aware=True)
+    return export_for_tests(source, out, ALL_PROFILES, images)
 
 
 def test_all_variants_meet_issue_4_limits(all_variants_bundle):
@@ -79,7 +80,11 @@ def test_tight_int8_limit_fails_with_ranking_then_accuracy_aware_passes(
     out = tmp_path / "bundle"
     out.mkdir()
     (out / "keep.txt").write_text("an earlier bundle")
-    tight = {"calibration_images": 64, "min_agreement": 100.0, "max_int8_drop": 0.0}
+    tight = {
+        "calibration_images": 64,
+        "thresholds.min_agreement": 100.0,
+        "thresholds.max_int8_drop": 0.0,
+    }
     with pytest.raises(FidelityError, match="most damaging INT8 layers: node_"):
         export_for_tests(source, out, ["ort-x86-int8"], images, **tight)
     assert (out / "keep.txt").read_text() == "an earlier bundle"  # untouched, not replaced
@@ -87,7 +92,7 @@ def test_tight_int8_limit_fails_with_ranking_then_accuracy_aware_passes(
     ranking = report["int8_damage_ranking"]
     assert len(ranking) > 20 and ranking[0]["added_db"] >= ranking[-1]["added_db"]
     # A reachable limit: keep the worst layers in float until the drop is gone.
-    reachable = {**tight, "min_agreement": 98.0, "accuracy_aware": True}
+    reachable = {**tight, "thresholds.min_agreement": 98.0, "accuracy_aware": True}
     bundle = load_bundle(
         export_for_tests(source, tmp_path / "aware", ["ort-x86-int8"], images, **reachable)
     )
