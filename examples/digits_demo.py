@@ -69,11 +69,11 @@ def run(out: Path) -> int:
     steps = [
         ["train", "--data", str(data), "--arch", "resnet18", "--no-pretrained",
          "--input-size", str(DIGIT_SIZE), "--resize", "direct", "--epochs", "6",
-         "--batch-size", "64", "--out", str(out / "run"), "--seed", "0", "--exist-ok"],
+         "--batch-size", "64", "--out", str(out), "--name", "run", "--seed", "0"],
         ["export", "--checkpoint", str(out / "run" / "best.pt"), "--out", str(out / "bundle"),
-         "--val", str(data / "val"), "--force"],
-        ["live", "--bundle", str(out / "bundle"), "--source", str(video), "--headless",
-         "--fast", "--record", str(out / "live.mp4"), "--jsonl", str(out / "live.jsonl")],
+         "--data", str(data), "--force"],
+        ["live", "--bundle", str(out / "bundle"), "--source", str(video), "--display", "none",
+         "--pace", "fast", "--output", str(out / "live"), "--force"],
         ["bench", "--bundle", str(out / "bundle"), "--json", str(out / "bench.json")],
     ]
     for argv in steps:
@@ -82,8 +82,9 @@ def run(out: Path) -> int:
             return code
     print()
     print(f"bundle:               {out / 'bundle'}")
-    print(f"annotated recording:  {out / 'live.mp4'}  (per-frame results: {out / 'live.jsonl'})")
-    print(f"bench table (JSON):   {out / 'bench.json'}")
+    live = out / "live"
+    print(f"annotated recording:  {live / 'annotated.mp4'}  (per frame: {live / 'frames.jsonl'})")
+    print(f"bench result (JSON):  {out / 'bench.json'}  (the table is printed above)")
     return 0
 
 

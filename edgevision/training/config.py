@@ -30,7 +30,8 @@ class TrainConfig:
         freeze_epochs: Leading epochs that train only the classifier (backbone frozen).
         batch_size: Global batch size (split across processes under torchrun).
         lr: Peak learning rate of the classifier head.
-        backbone_lr_scale: Backbone learning rate = ``lr * backbone_lr_scale``.
+        backbone_lr_scale: Backbone learning rate = ``lr * backbone_lr_scale`` when the
+            weights are pretrained (a random start trains the backbone at ``lr``).
         warmup_epochs: Linear learning-rate warm-up length (fractions allowed), then cosine decay.
         label_smoothing: Cross-entropy label smoothing.
         ema_decay: Exponential moving average of the weights (0 turns it off); the EMA weights

@@ -29,11 +29,15 @@ def split_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Para
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """AdamW with the backbone at ``lr * backbone_lr_scale`` and the head at ``lr``.
 
-    1-D parameters (norm weights, biases) get no weight decay, the usual choice for CNNs.
+    The lower backbone rate protects pretrained features; a randomly initialised backbone has
+    none to protect and trains at the full rate. 1-D parameters (norm weights, biases) get no
+    weight decay, the usual choice for CNNs.
     """
     backbone, head = split_parameters(model)
+    pretrained = config.weights is not None or config.hub
+    backbone_lr = config.lr * (config.backbone_lr_scale if pretrained else 1.0)
     groups = []
-    for params, lr in ((backbone, config.lr * config.backbone_lr_scale), (head, config.lr)):
+    for params, lr in ((backbone, backbone_lr), (head, config.lr)):
         decay = [p for p in params if p.ndim > 1]
         no_decay = [p for p in params if p.ndim <= 1]
         groups.append({"params": decay, "lr": lr, "weight_decay": config.weight_decay})
