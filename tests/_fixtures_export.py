@@ -15,7 +15,9 @@ import pytest
 FIDELITY_IMAGES = 60  # enough for the 99 % agreement gate to mean something, quick on 2 cores
 
 
-def export_for_tests(source, out: Path, profiles: list[str], images, **overrides) -> Path:
+def export_for_tests(
+    source, out: Path, profiles: list[str], images, *, force: bool = False, **overrides
+) -> Path:
     """Run the export pipeline with shipped profiles and test-sized overrides.
 
     Overrides use the profile field names, dotted for tables (``thresholds.min_agreement``).
@@ -23,7 +25,7 @@ def export_for_tests(source, out: Path, profiles: list[str], images, **overrides
     from edgevision.export import apply_overrides, export_bundle, load_profile
 
     chosen = [apply_overrides(load_profile(p), overrides) for p in profiles]
-    return export_bundle(source, out, chosen, images).path
+    return export_bundle(source, out, chosen, images, force=force).path
 
 
 @pytest.fixture(scope="session")

@@ -86,7 +86,7 @@ def test_tight_int8_limit_fails_with_ranking_then_accuracy_aware_passes(
         "thresholds.max_int8_drop": 0.0,
     }
     with pytest.raises(FidelityError, match="most damaging INT8 layers: node_"):
-        export_for_tests(source, out, ["ort-x86-int8"], images, **tight)
+        export_for_tests(source, out, ["ort-x86-int8"], images, force=True, **tight)
     assert (out / "keep.txt").read_text() == "an earlier bundle"  # untouched, not replaced
     report = json.loads((tmp_path / "bundle.failed-export.json").read_text())
     ranking = report["int8_damage_ranking"]
