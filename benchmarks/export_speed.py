@@ -59,8 +59,8 @@ def export(arch: str, out: Path) -> dict:
     )
     images = resolve_images(labels=labels, data=DATA / "hymenoptera")
     loose = {
-        "min_agreement": 0.0,
-        "max_int8_drop": 100.0,
+        "thresholds.min_agreement": 0.0,
+        "thresholds.max_int8_drop": 100.0,
         "fidelity_images": 32,
         "calibration_images": 100,
         "batch_max": 1,

@@ -49,8 +49,8 @@ def rank_layers(fp32_path: Path, int8_path: Path, tensors: np.ndarray) -> list[d
         tensors: Calibration inputs (a few dozen are enough; all are kept in memory twice).
 
     Returns:
-        One entry per layer, most damaging first: node name, output tensor, added_db,
-        output SQNR against FP32 and the local Q/DQ SQNR of the output.
+        One entry per layer, most damaging first: node name, output tensor, added_db and the
+        output's SQNR against FP32.
     """
     import onnx
     from onnxruntime.quantization import qdq_loss_debug as qdq
@@ -65,8 +65,13 @@ def rank_layers(fp32_path: Path, int8_path: Path, tensors: np.ndarray) -> list[d
         qdq.modify_model_output_intermediate_tensors(str(int8_path), str(int8_aug), RANKED_OPS)
         float_acts = qdq.collect_activations(str(fp32_aug), _reader(tensors, input_name))
         int8_acts = qdq.collect_activations(str(int8_aug), _reader(tensors, input_name))
-    errors = qdq.compute_activation_error(qdq.create_activation_matching(int8_acts, float_acts))
-
+    # Match by tensor name: the Q/DQ model keeps every layer's float output name, also where the
+    # quantizer fused the activation after it (so qdq_loss_debug's own matching misses it).
+    errors = {
+        name: {"xmodel_err": sqnr_db(float_acts[name], int8_acts[name])}
+        for name in float_acts
+        if name in int8_acts
+    }
     producers, inputs = _producers(model)
     ranking = []
     for tensor, err in errors.items():
@@ -81,11 +86,22 @@ def rank_layers(fp32_path: Path, int8_path: Path, tensors: np.ndarray) -> list[d
                 "output": tensor,
                 "added_db": round(float(added), 3),
                 "sqnr_vs_fp32_db": round(float(err["xmodel_err"]), 3),
-                "local_qdq_sqnr_db": round(float(err["qdq_err"]), 3),
             }
         )
     ranking.sort(key=lambda entry: entry["added_db"], reverse=True)
     return ranking
+
+
+def sqnr_db(reference: list[np.ndarray], noisy: list[np.ndarray]) -> float:
+    """Signal to quantization-noise ratio in dB over all images (inf when identical)."""
+    signal = sum(float(np.sum(np.square(r.astype(np.float64)))) for r in reference)
+    noise = sum(
+        float(np.sum(np.square(r.astype(np.float64) - n.astype(np.float64))))
+        for r, n in zip(reference, noisy, strict=True)
+    )
+    if noise == 0.0:
+        return math.inf
+    return 10.0 * math.log10(max(signal, 1e-30) / noise)
 
 
 def fallback_steps(ranking: list[dict[str, Any]], *, max_layers: int | None = None) -> list[int]:
