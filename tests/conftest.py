@@ -72,14 +72,8 @@ def foreign_bundle(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) 
     return make_foreign_mobilenet_bundle(shared_data, tmp_path_factory.mktemp("foreign") / "bundle")
 
 
-# Torch-backed session fixtures (hymenoptera_checkpoint, hymenoptera_bundle, imagenet_bundle...).
-try:
-    from _fixtures_train import *  # noqa: F403
-except ModuleNotFoundError as err:
-    if err.name != "_fixtures_train":
-        raise
-try:
-    from _fixtures_export import *  # noqa: F403
-except ModuleNotFoundError as err:
-    if err.name != "_fixtures_export":
-        raise
+
+# Torch-backed session fixtures (hymenoptera_checkpoint, hymenoptera_bundle, imagenet_bundle...);
+# each skips its tests when the train extra is not installed.
+from _fixtures_export import *  # noqa: E402, F403
+from _fixtures_train import *  # noqa: E402, F403

@@ -31,20 +31,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"edgevision.cli.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"edgevision.cli.{name}":
-                raise
-            continue  # command being written in parallel; removed before release
-        module.add_parser(subparsers)
+        importlib.import_module(f"edgevision.cli.{name}").add_parser(subparsers)
     return parser
+
+
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each record, not at set-up.
+
+    Test runners and callers that redirect stderr around ``main()`` would otherwise leave the
+    handler pointing at a closed stream.
+    """
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
 
 
 def configure_logging(*, verbose: bool = False, quiet: bool = False) -> None:
     """Send library log records to stderr as short lines."""
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname).1s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
