@@ -49,8 +49,14 @@ def write_digits_folder(root: Path, *, seed: int = 0) -> tuple[Path, list[tuple[
     return root, val_images
 
 
-def write_digits_video(path: Path, images: list[tuple[np.ndarray, int]], *, count: int = 30,
-                       frames_each: int = 8, fps: float = 15.0) -> Path:
+def write_digits_video(
+    path: Path,
+    images: list[tuple[np.ndarray, int]],
+    *,
+    count: int = 30,
+    frames_each: int = 8,
+    fps: float = 15.0,
+) -> Path:
     """A 480x480 mp4v video showing ``count`` validation digits, each for ``frames_each`` frames."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (480, 480))
     for image, _ in images[:count]:
@@ -67,13 +73,52 @@ def run(out: Path) -> int:
     data, val_images = write_digits_folder(out / "digits")
     video = write_digits_video(out / "digits.mp4", val_images)
     steps = [
-        ["train", "--data", str(data), "--arch", "resnet18", "--no-pretrained",
-         "--input-size", str(DIGIT_SIZE), "--resize", "direct", "--epochs", "6",
-         "--batch-size", "64", "--out", str(out), "--name", "run", "--seed", "0"],
-        ["export", "--checkpoint", str(out / "run" / "best.pt"), "--out", str(out / "bundle"),
-         "--data", str(data), "--force"],
-        ["live", "--bundle", str(out / "bundle"), "--source", str(video), "--display", "none",
-         "--pace", "fast", "--output", str(out / "live"), "--force"],
+        [
+            "train",
+            "--data",
+            str(data),
+            "--arch",
+            "resnet18",
+            "--no-pretrained",
+            "--input-size",
+            str(DIGIT_SIZE),
+            "--resize",
+            "direct",
+            "--epochs",
+            "6",
+            "--batch-size",
+            "64",
+            "--out",
+            str(out),
+            "--name",
+            "run",
+            "--seed",
+            "0",
+        ],
+        [
+            "export",
+            "--checkpoint",
+            str(out / "run" / "best.pt"),
+            "--out",
+            str(out / "bundle"),
+            "--data",
+            str(data),
+            "--force",
+        ],
+        [
+            "live",
+            "--bundle",
+            str(out / "bundle"),
+            "--source",
+            str(video),
+            "--display",
+            "none",
+            "--pace",
+            "fast",
+            "--output",
+            str(out / "live"),
+            "--force",
+        ],
         ["bench", "--bundle", str(out / "bundle"), "--json", str(out / "bench.json")],
     ]
     for argv in steps:

@@ -72,7 +72,6 @@ def foreign_bundle(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) 
     return make_foreign_mobilenet_bundle(shared_data, tmp_path_factory.mktemp("foreign") / "bundle")
 
 
-
 # Torch-backed session fixtures (hymenoptera_checkpoint, hymenoptera_bundle, imagenet_bundle...);
 # each skips its tests when the train extra is not installed.
 from _fixtures_export import *  # noqa: E402, F403

@@ -52,7 +52,9 @@ def test_device_side_runs_without_torch(foreign_bundle, shared_data):
     args = json.dumps([DEVICE_PACKAGES, DEVICE_COMMANDS, str(foreign_bundle)])
     done = subprocess.run(
         [sys.executable, "-c", PROBE, args, str(shared_data / "imagenet_samples")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
