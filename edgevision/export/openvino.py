@@ -75,20 +75,23 @@ def quantize_ir(
 def ir_names_for(onnx_nodes: list[str], onnx_path: Path, model) -> list[str]:
     """OpenVINO operation names that come from the given ONNX nodes (by name or output name).
 
-    The ONNX frontend names operations after the ONNX node's output tensor, so a node is matched
-    by either; names without a match are dropped (logged).
+    The ONNX frontend names the operations of one node after the node or its output tensor, and
+    splits a Conv/Gemm with bias into the layer itself (``<name>/WithoutBiases``, the one NNCF
+    quantizes) and the bias ``Add`` (``<name>``): every operation so named is returned, so the
+    layer's weights really stay in float. Nodes without a match are dropped (logged).
     """
     import onnx
 
-    names = {op.get_friendly_name() for op in model.get_ops()}
+    names = [op.get_friendly_name() for op in model.get_ops()]
     graph = onnx.load(str(onnx_path), load_external_data=False).graph
     outputs = {node.name: list(node.output) for node in graph.node}
-    found = []
+    found: list[str] = []
     for node in onnx_nodes:
-        for candidate in (node, *outputs.get(node, [])):
-            if candidate in names:
-                found.append(candidate)
-                break
-        else:
+        candidates = (node, *outputs.get(node, []))
+        matches = [
+            name for name in names if any(name == c or name.startswith(c + "/") for c in candidates)
+        ]
+        if not matches:
             logger.info("no OpenVINO operation matches ONNX node %s", node)
+        found.extend(m for m in matches if m not in found)
     return found
