@@ -180,6 +180,23 @@ def evaluate_bundle(
     return classification_report(scores, targets, loaded.labels, paths=paths)
 
 
+def checkpoint_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a checkpoint file; a folder is refused with a hint at the file inside it.
+
+    Raises:
+        ModelError: ``path`` is a folder (the message names ``best.pt`` or ``last.pt`` in it
+            when one exists).
+    """
+    from edgevision.errors import ModelError
+
+    path = Path(path)
+    if path.is_dir():
+        inside = [path / name for name in ("best.pt", "last.pt") if (path / name).is_file()]
+        hint = f"; did you mean {inside[0]}?" if inside else "; give the .pt file written by train"
+        raise ModelError(f"checkpoint {path} is a folder, not a checkpoint file{hint}")
+    return path
+
+
 def evaluate_checkpoint(
     checkpoint: str | os.PathLike[str],
     data: str | os.PathLike[str],
@@ -191,6 +208,7 @@ def evaluate_checkpoint(
     """Score a training checkpoint on a labelled folder with PyTorch (needs the train extra)."""
     from edgevision.training.evaluate import checkpoint_scores
 
+    checkpoint_file(checkpoint)
     folder = load_labelled_folder(data)
     scores, labels = checkpoint_scores(
         Path(checkpoint), folder, device=device, batch_size=batch_size, progress=progress

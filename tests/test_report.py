@@ -97,3 +97,61 @@ def test_unreadable_result_is_refused_in_one_line(tmp_path, capsys, content, mes
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+def _v2_result(**run_fields):
+    run = {"label": "onnxruntime/onnx-fp32/cpu", "device_used": "cpu", "precision_used": "fp32",
+           "scenarios": {"single-stream": {"latency_ms": {"count": 3, "p50": 2.5, "p90": 3.0,
+                                                          "p99": 3.5}}},
+           "samples_ms": {"single-stream": [2.0, 2.5, 3.5]}, "accuracy": None}  # fmt: skip
+    run.update(run_fields)
+    return {"schema": "edgevision-bench", "schema_version": 2, "host": {"hostname": "box"},
+            "settings": {}, "runs": [run]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"scenarios": None}, "runs[0].scenarios"),
+        ({"samples_ms": None}, "runs[0].samples_ms"),
+        ({"samples_ms": {"single-stream": None}}, "runs[0].samples_ms.single-stream"),
+        ({"scenarios": {"paced": None}}, "runs[0].scenarios.paced"),
+        ({"scenarios": {"single-stream": {"latency_ms": None}}},
+         "runs[0].scenarios.single-stream.latency_ms"),
+        ({"scenarios": {"single-stream": {"latency_ms": {"p50": "fast"}}}},
+         "runs[0].scenarios.single-stream.latency_ms.p50"),
+        ({"cold_start": [1, 2]}, "runs[0].cold_start"),
+        ({"label": 5}, "runs[0].label"),
+    ],
+)  # fmt: skip
+def test_wrong_field_types_are_named_in_one_line(tmp_path, capsys, fields, field):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(_v2_result(**fields)))
+    out = tmp_path / "report"
+    assert main(["report", str(bad), "--out", str(out), "--no-plot"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"bad.json: field {field} should be" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_null_host_and_accuracy_are_accepted(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(_v2_result(cold_start=None) | {"host": None}))
+    out = tmp_path / "report"
+    assert main(["report", str(good), "--out", str(out), "--no-plot"]) == 0
+    row = (out / "report.md").read_text().splitlines()[-1]
+    assert "| 2.500 | 3.000 | 3.500 |" in row
+
+
+def test_existing_report_is_kept_without_force(tmp_path, capsys):
+    result = tmp_path / "r.json"
+    result.write_text(json.dumps(_v2_result()))
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.md").write_text("mine")
+    assert main(["report", str(result), "--out", str(out), "--no-plot"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "report.md" in err and "--force" in err and len(err.splitlines()) == 1
+    assert (out / "report.md").read_text() == "mine" and not (out / "report.html").exists()
+    assert main(["report", str(result), "--out", str(out), "--no-plot", "--force"]) == 0
+    assert "| 2.500 |" in (out / "report.md").read_text()

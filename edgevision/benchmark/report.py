@@ -15,7 +15,7 @@ from typing import Any
 
 from edgevision.benchmark.plots import Series, plot_latency
 from edgevision.benchmark.results import load_result
-from edgevision.errors import DataError
+from edgevision.errors import ConfigError, DataError
 from edgevision.fsutil import atomic_write_text
 
 COLUMNS = (
@@ -84,7 +84,7 @@ def collect_rows(paths: list[str | os.PathLike[str]]) -> list[Row]:
 
 def result_rows(result: dict[str, Any], source: str) -> list[Row]:
     """Rows of one loaded result (``source`` names its file in the table)."""
-    return [_row(run, result.get("host", {}), source) for run in result["runs"]]
+    return [_row(run, result.get("host") or {}, source) for run in result["runs"]]
 
 
 def markdown_table(rows: list[Row]) -> str:
@@ -110,14 +110,51 @@ def html_page(rows: list[Row], plot_name: str | None) -> str:
     )
 
 
+REPORT_FILES = ("report.md", "report.html", "latency.png")
+
+
+def check_report_folder(out_dir: str | os.PathLike[str], *, force: bool = False) -> None:
+    """Refuse an ``out_dir`` that is a file, or that holds report files (unless ``force``).
+
+    Raises:
+        ConfigError: The folder is unusable or would have files replaced.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for the report")
+    existing = [name for name in REPORT_FILES if (out / name).exists()]
+    if existing and not force:
+        raise ConfigError(
+            f"{out} already holds {', '.join(existing)}; choose another --out folder or pass "
+            "--force to replace them"
+        )
+
+
 def write_report(
-    paths: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str], *, plot: bool = True
+    paths: list[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    plot: bool = True,
+    force: bool = False,
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and (with ``plot``) ``latency.png`` into ``out_dir``.
 
+    Every input is read and checked before anything is written; each file is written atomically.
+
+    Args:
+        paths: Bench result files.
+        out_dir: Folder to write into (created when missing).
+        plot: Also draw the PNG (needs matplotlib).
+        force: Replace report files already in ``out_dir``.
+
     Returns:
         The paths written, by kind.
+
+    Raises:
+        ConfigError: ``out_dir`` already holds report files and ``force`` is false.
+        DataError: A result file is unreadable or has a field of the wrong type.
     """
+    check_report_folder(out_dir, force=force)
     rows = collect_rows(paths)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from edgevision.benchmark.result_fields import check_result
 from edgevision.errors import DataError
 from edgevision.fsutil import atomic_write_text
 
@@ -60,7 +61,7 @@ def write_json(path: str | os.PathLike[str], result: dict[str, Any]) -> None:
 
 def csv_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per run and scenario, with the columns of :data:`CSV_COLUMNS`."""
-    host = result.get("host", {})
+    host = result.get("host") or {}
     rows = []
     for run in result["runs"]:
         for scenario, figures in run["scenarios"].items():
@@ -131,9 +132,9 @@ def load_result(path: str | os.PathLike[str]) -> dict[str, Any]:
     if version == SCHEMA_VERSION:
         if not isinstance(data.get("runs"), list):
             raise DataError(f"{path}: bench result has no list of runs")
-        return data
+        return check_result(data, path)
     if version == 1:
-        return _upgrade_v1(data, path)
+        return check_result(_upgrade_v1(data, path), path)
     raise DataError(
         f"{path} has bench schema version {version!r}; this edgevision reads versions 1 and "
         f"{SCHEMA_VERSION}; re-run bench or use the edgevision that wrote it"

@@ -13,6 +13,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from edgevision.cli.argtypes import (
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+
 logger = logging.getLogger(__name__)
 
 
@@ -32,20 +39,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=_csv,
         help="OpenVINO execution precision to force, e.g. f32 (true FP32) or bf16",
     )
-    p.add_argument("--threads", type=int, help="intra-op threads (default: backend's choice)")
-    p.add_argument("--streams", type=int, help="OpenVINO streams (default: from the hint)")
+    p.add_argument(
+        "--threads", type=positive_int, help="intra-op threads (default: backend's choice)"
+    )
+    p.add_argument("--streams", type=positive_int, help="OpenVINO streams (default: from the hint)")
     p.add_argument("--hint", default="latency", choices=("latency", "throughput"))
     p.add_argument("--scenario", type=_csv, default=["single-stream", "throughput"],
                    help="single-stream, throughput, paced (comma list)")  # fmt: skip
-    p.add_argument("--fps", type=float, default=30.0, help="paced arrival rate")
-    p.add_argument("--deadline-ms", type=float, help="paced deadline (default 1000/fps)")
-    p.add_argument("--in-flight", type=int, help="throughput requests in flight")
-    p.add_argument("--batch", type=int, default=1, help="throughput batch size (model only)")
-    p.add_argument("--warmup-count", type=int, default=10)
-    p.add_argument("--warmup-s", type=float, default=1.0)
-    p.add_argument("--min-duration-s", type=float, default=5.0)
-    p.add_argument("--min-count", type=int, default=200)
-    p.add_argument("--rounds", type=int, default=3, help="interleaving rounds per scenario")
+    p.add_argument("--fps", type=positive_float, default=30.0, help="paced arrival rate")
+    p.add_argument("--deadline-ms", type=positive_float, help="paced deadline (default 1000/fps)")
+    p.add_argument("--in-flight", type=positive_int, help="throughput requests in flight")
+    p.add_argument(
+        "--batch", type=positive_int, default=1, help="throughput batch size (model only)"
+    )
+    p.add_argument("--warmup-count", type=non_negative_int, default=10)
+    p.add_argument("--warmup-s", type=non_negative_float, default=1.0)
+    p.add_argument("--min-duration-s", type=non_negative_float, default=5.0)
+    p.add_argument("--min-count", type=positive_int, default=200)
+    p.add_argument(
+        "--rounds", type=positive_int, default=3, help="interleaving rounds per scenario"
+    )
     p.add_argument(
         "--e2e-source",
         type=Path,
@@ -55,6 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=Path, help="write the result JSON here")
     p.add_argument("--csv", type=Path, help="write one CSV row per candidate and scenario")
     p.add_argument("--plot", type=Path, help="write a latency PNG here (needs matplotlib)")
+    p.add_argument("--force", action="store_true", help="replace existing --json/--csv/--plot")
     p.set_defaults(func=run)
 
 
@@ -195,6 +209,10 @@ def _check_outputs(args: argparse.Namespace) -> None:
         path = getattr(args, flag)
         if path is not None and path.is_dir():
             raise ConfigError(f"--{flag} {path} is a folder; give a file name")
+        if path is not None and path.exists() and not args.force:
+            raise ConfigError(
+                f"--{flag} {path} already exists; choose another file or pass --force to replace it"
+            )
     if args.plot:
         from edgevision.benchmark.plots import require_matplotlib
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+
+from edgevision.cli.argtypes import positive_int
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -19,10 +22,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="class-per-folder images named after the labels")
     p.add_argument("--backend", help="bundle backend: onnxruntime, openvino, tensorrt")
     p.add_argument("--precision", choices=("fp32", "fp16", "int8"), help="bundle variant")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--device", default="auto", help="checkpoint device: auto, cpu, cuda")
     p.add_argument("--json", dest="json_path", help="write the full report as JSON here")
     p.add_argument("--confusion", help="write the confusion matrix as PNG here (matplotlib)")
+    p.add_argument("--force", action="store_true", help="replace existing --json/--confusion")
     p.set_defaults(func=run)
 
 
@@ -41,6 +45,22 @@ def _table(report) -> str:
     return "\n".join(lines)
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse output files that exist (without --force) or are folders, before scoring."""
+    from edgevision.errors import ConfigError
+
+    for flag, value in (("json", args.json_path), ("confusion", args.confusion)):
+        if value is None:
+            continue
+        path = Path(value)
+        if path.is_dir():
+            raise ConfigError(f"--{flag} {path} is a folder; give a file name")
+        if path.exists() and not args.force:
+            raise ConfigError(
+                f"--{flag} {path} already exists; choose another file or pass --force to replace it"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     """Score the model, print the table, optionally write JSON and the confusion PNG."""
     from tqdm import tqdm
@@ -48,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from edgevision.evaluation import evaluate_bundle, evaluate_checkpoint
     from edgevision.fsutil import atomic_write_text
 
+    _check_outputs(args)
     with tqdm(unit="img", desc="eval", file=sys.stderr, disable=args.quiet) as bar:
         if args.bundle:
             report = evaluate_bundle(

@@ -81,9 +81,10 @@ def host_facts() -> dict[str, str]:
 
 def from_checkpoint(path: str | os.PathLike[str]) -> ExportSource:
     """Load an edgevision checkpoint (labels, contract and data summary come with it)."""
+    from edgevision.evaluation import checkpoint_file
     from edgevision.models import load_checkpoint
 
-    checkpoint = load_checkpoint(path)
+    checkpoint = load_checkpoint(checkpoint_file(path))
     provenance = {
         "source": "checkpoint",
         "source_file": str(Path(path).name),

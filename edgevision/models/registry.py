@@ -128,7 +128,11 @@ def load_weights_file(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # safetensors and torch raise several unrelated types
-        raise ModelError(f"cannot read weights from {path}: {err}") from err
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ModelError(
+            f"cannot read weights from {path}: {first}; give a .safetensors or .pt state dict "
+            "saved with torch.save (a full, untruncated file)"
+        ) from err
     for key in ("state_dict", "model", "model_state"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
