@@ -64,11 +64,33 @@ class Variant:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Variant:
-        """Build a variant from its manifest form, validating format and precision."""
+        """Build a variant from its manifest form, validating types, paths and digests."""
+        if not isinstance(data, dict):
+            raise BundleError("manifest variants must be JSON objects")
         try:
             variant = cls(**data)
         except TypeError as err:
             raise BundleError(f"manifest variant is malformed: {err}") from err
+        _check_types(
+            f"variant {variant.name!r}",
+            (
+                ("name", variant.name, str),
+                ("format", variant.format, str),
+                ("precision", variant.precision, str),
+                ("file", variant.file, str),
+                ("sha256", variant.sha256, dict),
+                ("batch", variant.batch, dict),
+                ("details", variant.details, dict),
+                ("fidelity", variant.fidelity, dict),
+            ),
+        )
+        for rel in (variant.file, *variant.sha256):
+            _check_inside(rel, variant.name)
+        if variant.file not in variant.sha256:
+            raise BundleError(
+                f"variant {variant.name!r}: no sha256 recorded for {variant.file}; a bundle must "
+                "list a digest for every model file (re-export it)"
+            )
         if variant.format not in FORMATS:
             raise BundleError(f"variant {variant.name!r}: unknown format {variant.format!r}")
         if variant.precision not in PRECISIONS:
@@ -114,6 +136,17 @@ class Manifest:
         for key in ("labels", "input", "variants"):
             if key not in data:
                 raise BundleError(f"manifest.json lacks the required field {key!r}")
+        for key, expected in (
+            ("input", dict),
+            ("variants", list),
+            ("output", dict),
+            ("provenance", dict),
+        ):
+            if key in data and not isinstance(data[key], expected):
+                raise BundleError(
+                    f"manifest.json field {key!r} must be a JSON "
+                    f"{'object' if expected is dict else 'array'}"
+                )
         labels = data["labels"]
         if (
             not isinstance(labels, list)
@@ -174,6 +207,24 @@ class Bundle:
     def file(self, variant: Variant) -> Path:
         """Absolute path of a variant's main file."""
         return self.path / variant.file
+
+
+def _check_types(where: str, fields: tuple[tuple[str, Any, type], ...]) -> None:
+    for key, value, expected in fields:
+        if not isinstance(value, expected):
+            raise BundleError(
+                f"manifest {where}: {key!r} must be a {expected.__name__}, "
+                f"not {type(value).__name__}"
+            )
+
+
+def _check_inside(relative: str, variant: str) -> None:
+    """Refuse file names that would reach outside the bundle folder."""
+    path = Path(relative)
+    if path.is_absolute() or ".." in path.parts or not relative:
+        raise BundleError(
+            f"variant {variant!r}: file {relative!r} is not a path inside the bundle folder"
+        )
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

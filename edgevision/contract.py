@@ -7,6 +7,7 @@ implementation (:mod:`edgevision.preprocess`) that training evaluation, export f
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -58,6 +59,7 @@ class InputContract:
     normalize_in_graph: bool = False
 
     def __post_init__(self) -> None:
+        self._check_types()
         _check_choice("resize", self.resize, RESIZE_POLICIES)
         _check_choice("interpolation", self.interpolation, INTERPOLATIONS)
         _check_choice("color_order", self.color_order, COLOR_ORDERS)
@@ -73,6 +75,34 @@ class InputContract:
             )
         if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
             raise BundleError("input contract: mean and std need 3 values each, std > 0")
+
+    def _check_types(self) -> None:
+        def is_int(value: object) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool)
+
+        def is_number(value: object) -> bool:
+            return (is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+        checks = (
+            (
+                "input_hw",
+                len(self.input_hw) == 2 and all(is_int(v) for v in self.input_hw),
+                "two integers",
+            ),
+            ("resize_shorter", is_int(self.resize_shorter), "an integer"),
+            ("scale", is_number(self.scale) and self.scale > 0, "a positive number"),
+            ("mean", all(is_number(v) for v in self.mean), "three numbers"),
+            ("std", all(is_number(v) for v in self.std), "three numbers"),
+            ("normalize_in_graph", isinstance(self.normalize_in_graph, bool), "true or false"),
+        )
+        for text in (self.resize, self.interpolation, self.color_order, self.layout, self.dtype):
+            if not isinstance(text, str):
+                raise BundleError(f"input contract: {text!r} must be a string")
+        for name, ok, expected in checks:
+            if not ok:
+                raise BundleError(
+                    f"input contract: {name}={getattr(self, name)!r} must be {expected}"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form stored in ``manifest.json``."""

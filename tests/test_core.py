@@ -123,3 +123,39 @@ def test_tampered_model_file_is_refused(foreign_bundle, tmp_path):
         handle.truncate(1000)
     with pytest.raises(BundleError, match="sha256"):
         load_bundle(copy)
+
+
+def _edited_copy(bundle, tmp_path, edit):
+    import shutil
+
+    copy = tmp_path / "edited"
+    shutil.copytree(bundle, copy)
+    data = json.loads((copy / "manifest.json").read_text())
+    edit(data)
+    (copy / "manifest.json").write_text(json.dumps(data))
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: m.update(labels=m["labels"][:2]), "lists 2 labels"),
+        (lambda m: m["input"].update(input_hw=[100, 100]), "rejects the manifest's input"),
+        (lambda m: m["input"].update(dtype="float32", normalize_in_graph=False), "takes uint8"),
+        (lambda m: m["input"].update(input_hw=[224.5, 224]), "two integers"),
+        (lambda m: m.update(input=None), "must be a JSON object"),
+        (lambda m: m["variants"][0].update(sha256=5), "must be a dict"),
+        (lambda m: m["variants"][0].update(sha256={}), "no sha256 recorded"),
+        (lambda m: m["variants"][0].update(file="/etc/passwd"), "not a path inside"),
+        (lambda m: m["variants"][0].update(file="../model.onnx"), "not a path inside"),
+    ],
+)
+def test_hand_edited_manifests_are_refused_at_open(foreign_bundle, tmp_path, edit, message):
+    copy = _edited_copy(foreign_bundle, tmp_path, edit)
+    with pytest.raises(BundleError, match=message):
+        open_runtime(copy)
+
+
+def test_self_test_times_the_first_inference(foreign_bundle):
+    runtime = open_runtime(foreign_bundle)
+    assert runtime.first_inference_ms is not None and runtime.first_inference_ms > 0

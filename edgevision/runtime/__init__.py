@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
+
+import numpy as np
 
 from edgevision.bundle import Bundle, Variant, load_bundle
-from edgevision.errors import BackendUnavailableError
+from edgevision.errors import BackendUnavailableError, BundleError, EdgevisionError
 from edgevision.runtime.base import Runtime, RuntimeOptions
 
-__all__ = ["BACKENDS", "Runtime", "RuntimeOptions", "default_backend", "open_runtime"]
+__all__ = [
+    "BACKENDS",
+    "Runtime",
+    "RuntimeOptions",
+    "check_contract",
+    "default_backend",
+    "open_runtime",
+]
 
 # backend name → (module, class); modules are imported only when that backend is asked for.
 BACKENDS = {
@@ -48,6 +58,7 @@ def open_runtime(
     variant: str | None = None,
     precision: str | None = None,
     options: RuntimeOptions | None = None,
+    self_test: bool = True,
 ) -> Runtime:
     """Load one variant of a bundle on one backend.
 
@@ -58,6 +69,8 @@ def open_runtime(
         variant: Variant name; None picks the first matching ``backend`` and ``precision``.
         precision: ``"fp32"``, ``"fp16"`` or ``"int8"`` to choose among variants.
         options: Device, threads, streams and hints.
+        self_test: Run one input of the contract's shape and dtype through the model and check
+            the output has one score per label (see :func:`self_test`).
 
     Raises:
         BackendUnavailableError: The backend is unknown or not installed, or cannot run on the
@@ -74,4 +87,43 @@ def open_runtime(
     backend = backend or default_backend(chosen)
     module_name, class_name = BACKENDS[backend]
     backend_class = getattr(importlib.import_module(module_name), class_name)
-    return backend_class(bundle, chosen, options or RuntimeOptions())
+    runtime = backend_class(bundle, chosen, options or RuntimeOptions())
+    if self_test:
+        check_contract(runtime)
+    return runtime
+
+
+def check_contract(runtime: Runtime) -> None:
+    """Refuse a bundle whose model does not accept its own input contract or labels.
+
+    Runs one all-zero input of the contract's shape, layout and dtype (the model's first
+    inference, timed into ``runtime.first_inference_ms``) and checks the output is one row of
+    ``len(labels)`` scores. Catches manifests edited or assembled by hand: a wrong input size,
+    layout or dtype, or a labels list of the wrong length, which would otherwise give silently
+    wrong answers or fail on the first camera frame.
+
+    Raises:
+        BundleError: The model rejects the input or its output does not match the labels.
+    """
+    contract = runtime.contract
+    shape = contract.tensor_shape(runtime.variant.batch.get("min", 1))
+    probe = np.zeros(shape, dtype=contract.dtype)
+    start = time.perf_counter()
+    try:
+        output = np.asarray(runtime.infer(probe))
+    except EdgevisionError:
+        raise
+    except Exception as err:  # every backend raises its own types for a rejected input
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise BundleError(
+            f"bundle {runtime.bundle.path}: variant {runtime.variant.name} rejects the "
+            f"manifest's input contract ({contract.layout} {shape} {contract.dtype}): {reason}"
+        ) from err
+    runtime.first_inference_ms = (time.perf_counter() - start) * 1000.0
+    classes = len(runtime.bundle.labels)
+    if output.ndim != 2 or output.shape[0] != shape[0] or output.shape[1] != classes:
+        raise BundleError(
+            f"bundle {runtime.bundle.path}: variant {runtime.variant.name} outputs shape "
+            f"{tuple(output.shape)} but the manifest lists {classes} labels; the labels file "
+            "must have one line per model output"
+        )

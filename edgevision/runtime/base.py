@@ -17,6 +17,7 @@ import numpy as np
 
 from edgevision.bundle import Bundle, Variant
 from edgevision.contract import InputContract
+from edgevision.errors import BundleError
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Runtime(abc.ABC):
         self.device_used = options.device
         self.precision_used = variant.precision
         self.load_time_ms = 0.0
+        self.first_inference_ms: float | None = None  # set by the start-up self-test
 
     @property
     def contract(self) -> InputContract:
@@ -96,6 +98,20 @@ class Runtime(abc.ABC):
             "streams": self.options.streams,
             "load_time_ms": round(self.load_time_ms, 3),
         }
+
+    def check_input_dtype(self, model_dtype: str) -> None:
+        """Refuse a contract whose dtype family (integer pixels vs floats) differs from the
+        model's input; float16 ↔ float32 is converted at ``infer`` instead.
+
+        Args:
+            model_dtype: The model input's element type as a NumPy dtype name.
+        """
+        wanted = self.contract.dtype
+        if (wanted == "uint8") != (model_dtype == "uint8"):
+            raise BundleError(
+                f"variant {self.variant.name} takes {model_dtype} input but the manifest's "
+                f"input contract says {wanted}; fix 'dtype' in manifest.json or re-export"
+            )
 
     def close(self) -> None:
         """Release the model; the default drops nothing and returns."""

@@ -91,6 +91,7 @@ class ONNXRuntimeBackend(Runtime):
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name
         self.input_dtype = _ONNX_DTYPES.get(model_input.type, np.float32)
+        self.check_input_dtype(np.dtype(self.input_dtype).name)
         self.output_name = self.session.get_outputs()[0].name
 
     def infer(self, batch: np.ndarray) -> np.ndarray:

@@ -72,6 +72,8 @@ class OpenVINOBackend(Runtime):
         self.load_time_ms = (time.perf_counter() - start) * 1000.0
 
         self.request = self.compiled.create_infer_request()
+        element = self.compiled.input(0).get_element_type().get_type_name()
+        self.check_input_dtype({"u8": "uint8", "f16": "float16"}.get(element, "float32"))
         self.device_used = self._granted_device(device)
         self.precision_used = self._granted_precision()
         self._idle_requests: list[Any] = []  # finished async requests, reused by submit()
