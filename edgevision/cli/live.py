@@ -10,6 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from edgevision.cli.argtypes import (
+    non_negative_float,
+    positive_float,
+    positive_int,
+    unit_interval,
+)
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -39,22 +46,27 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
         help="files and folders: play at their own frame rate like a camera (native), or "
         "process every frame as fast as possible (fast)",
     )
-    group.add_argument("--fps", type=float, help="camera: FPS to request; file/folder: play rate")
-    group.add_argument("--width", type=int, help="camera: frame width to request")
-    group.add_argument("--height", type=int, help="camera: frame height to request")
+    group.add_argument(
+        "--fps", type=positive_float, help="camera: FPS to request; file/folder: play rate"
+    )
+    group.add_argument("--width", type=positive_int, help="camera: frame width to request")
+    group.add_argument("--height", type=positive_int, help="camera: frame height to request")
     group.add_argument("--fourcc", help="camera: pixel format to request, e.g. MJPG")
     group.add_argument("--loop", action="store_true", help="restart a file or folder at its end")
     group.add_argument(
-        "--timeout", type=float, default=5.0, help="seconds a stream may take to open or answer"
+        "--timeout",
+        type=positive_float,
+        default=5.0,
+        help="seconds a stream may take to open or answer",
     )
     group.add_argument(
         "--stale-after",
-        type=float,
+        type=positive_float,
         default=2.0,
         help="seconds without a new frame before NO SIGNAL (and reopening)",
     )
-    group.add_argument("--max-frames", type=int, help="stop after this many frames")
-    group.add_argument("--duration", type=float, help="stop after this many seconds")
+    group.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
+    group.add_argument("--duration", type=positive_float, help="stop after this many seconds")
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,14 +75,17 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--device", default="cpu", help="backend device (cpu, cuda, gpu, npu...)")
     group.add_argument("--precision", choices=("fp32", "fp16", "int8"))
     group.add_argument("--variant", help="bundle variant name")
-    group.add_argument("--threads", type=int, help="inference threads")
-    group.add_argument("--top-k", type=int, default=5, help="labels shown per frame")
+    group.add_argument("--threads", type=positive_int, help="inference threads")
+    group.add_argument("--top-k", type=positive_int, default=5, help="labels shown per frame")
     group.add_argument(
-        "--threshold", type=float, default=0.0, help='top-1 scores below this read "unknown"'
+        "--threshold",
+        type=unit_interval,
+        default=0.0,
+        help='top-1 scores below this read "unknown"',
     )
     group.add_argument(
         "--smooth",
-        type=float,
+        type=smoothing_weight,
         help="temporal smoothing: weight of the newest frame in (0, 1]; off by default",
     )
 
@@ -95,7 +110,20 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HOST:PORT",
         help="browser view (MJPEG + live stats); a bare PORT binds 127.0.0.1 only",
     )
-    group.add_argument("--log-every", type=float, default=5.0, help="seconds between log lines")
+    group.add_argument(
+        "--log-every",
+        type=non_negative_float,
+        default=5.0,
+        help="seconds between log lines (0: none)",
+    )
+
+
+def smoothing_weight(text: str) -> float:
+    """A finite float in (0, 1]: the newest frame's weight (0 would never update the label)."""
+    value = unit_interval(text)
+    if value == 0.0:
+        raise argparse.ArgumentTypeError(f"{text} must be greater than 0 (and at most 1)")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

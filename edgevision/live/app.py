@@ -11,15 +11,16 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgevision.errors import ConfigError
+from edgevision.errors import ConfigError, EdgevisionError
 from edgevision.fsutil import atomic_write_text
 from edgevision.live.capture import CaptureSettings
 from edgevision.live.loop import LiveLoop, LiveOptions
-from edgevision.live.recorder import Recorder, output_paths
+from edgevision.live.recorder import Recorder, create_output_folder, output_paths
 from edgevision.live.sources import FrameSource, SourceSpec, open_source, parse_source
 from edgevision.live.web import WebView, parse_host_port
 from edgevision.live.window import display_available, open_window
@@ -76,15 +77,44 @@ class LiveRequest:
 
 
 def validate(request: LiveRequest) -> None:
-    """Reject values no run could use, before anything is opened."""
-    if request.smooth is not None and not 0.0 < request.smooth <= 1.0:
-        raise ConfigError(f"--smooth {request.smooth}: give the newest frame's weight in (0, 1]")
-    if not 0.0 <= request.threshold <= 1.0:
-        raise ConfigError(f"--threshold {request.threshold}: give a probability in [0, 1]")
-    if request.fps is not None and request.fps <= 0:
-        raise ConfigError(f"--fps {request.fps}: give a positive frame rate")
-    if request.top_k < 1:
-        raise ConfigError(f"--top-k {request.top_k}: give at least 1")
+    """Reject values no run could use, before anything is opened (the CLI's argument types
+    refuse the same ones; this guards callers that build a request themselves)."""
+    _require(
+        request.smooth is None or 0.0 < request.smooth <= 1.0,
+        "--smooth",
+        request.smooth,
+        "give the newest frame's weight in (0, 1]",
+    )
+    _require(
+        0.0 <= request.threshold <= 1.0,
+        "--threshold",
+        request.threshold,
+        "give a probability in [0, 1]",
+    )
+    _require(request.top_k >= 1, "--top-k", request.top_k, "give at least 1")
+    for flag, value in (
+        ("--fps", request.fps),
+        ("--duration", request.duration_s),
+        ("--timeout", request.timeout_s),
+        ("--stale-after", request.stale_after_s),
+    ):
+        _require(value is None or value > 0, flag, value, "give a positive number of them")
+    for flag, value in (
+        ("--max-frames", request.max_frames),
+        ("--threads", request.threads),
+        ("--width", request.width),
+        ("--height", request.height),
+    ):
+        _require(value is None or value >= 1, flag, value, "give at least 1")
+    _require(request.log_every_s >= 0, "--log-every", request.log_every_s, "give 0 or more")
+
+
+def _require(ok: bool, flag: str, value: object, advice: str) -> None:
+    # Comparisons with NaN are False, so NaN fails every check written as "ok when ...";
+    # infinities are refused separately.
+    infinite = isinstance(value, float) and math.isinf(value)
+    if not ok or infinite:
+        raise ConfigError(f"{flag} {value}: {advice}")
 
 
 def capture_settings(request: LiveRequest, source: FrameSource) -> CaptureSettings:
@@ -127,24 +157,48 @@ def source_spec(request: LiveRequest) -> SourceSpec:
 
 
 def run_live(request: LiveRequest) -> dict[str, Any]:
-    """Open everything, run the loop to its end, write the summary; returns the summary."""
+    """Open everything, run the loop to its end, write the summary; returns the summary.
+
+    Raises:
+        EdgevisionError: A bad request (nothing written), or a stage that failed during the
+            run (the video and JSON lines so far are finalised and the summary records it).
+    """
     validate(request)
     spec = source_spec(request)
     paths = output_paths(request.output, force=request.force) if request.output else {}
     classifier = open_classifier(request)
-    source = open_source(spec)
-    with contextlib.ExitStack() as cleanup:
-        cleanup.callback(source.close)
-        loop = build_loop(request, classifier, source, spec, paths)
-        cleanup.pop_all()
-        summary = loop.run()
-    summary["outputs"] = {name: str(path) for name, path in paths.items()}
-    if request.no_video:
-        summary["outputs"].pop("video", None)
-    if "summary" in paths:
-        atomic_write_text(paths["summary"], json.dumps(summary, indent=2) + "\n")
-    classifier.runtime.close()
+    try:
+        source = open_source(spec)
+        with contextlib.ExitStack() as cleanup:
+            cleanup.callback(source.close)
+            if request.output:
+                create_output_folder(request.output)
+            loop = build_loop(request, classifier, source, spec, paths)
+            cleanup.pop_all()
+        try:
+            summary = loop.run()
+        except EdgevisionError as err:
+            summary = {**loop.summary(), "error": str(err)}
+            write_outputs(request, summary, paths, finished=False)
+            raise
+        write_outputs(request, summary, paths, finished=True)
+    finally:
+        classifier.runtime.close()
     return summary
+
+
+def write_outputs(
+    request: LiveRequest, summary: dict[str, Any], paths: dict[str, Path], *, finished: bool
+) -> None:
+    """Record the output files in ``summary`` and write it to summary.json."""
+    if finished and "jsonl" in paths and not paths["jsonl"].exists():
+        paths["jsonl"].write_text("", encoding="utf-8")  # a run without results: no lines
+    summary["outputs"] = {name: str(path) for name, path in paths.items() if path.exists()}
+    if request.no_video:
+        summary["outputs"].pop("video", None)  # an earlier run's video, kept by --force
+    if "summary" in paths:
+        summary["outputs"]["summary"] = str(paths["summary"])
+        atomic_write_text(paths["summary"], json.dumps(summary, indent=2) + "\n")
 
 
 def build_loop(

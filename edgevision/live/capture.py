@@ -96,6 +96,7 @@ class CaptureThread(threading.Thread):
         self.settings = settings
         self.stop_event = threading.Event()
         self.ended_reason: str | None = None
+        self.error: Exception | None = None
         self.last_fresh = time.monotonic()
         self.reconnecting = False
         self._next_index = 0
@@ -124,8 +125,9 @@ class CaptureThread(threading.Thread):
             self._read_loop()
         except SlotClosed:
             self.ended_reason = self.ended_reason or "stopped"
-        except Exception:
-            logger.exception("capture thread failed")
+        except Exception as err:  # handed to the main thread, which stops the run and reports it
+            logger.debug("capture thread failed", exc_info=True)
+            self.error = err
             self.ended_reason = "capture error"
         finally:
             self.source.close()

@@ -25,6 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from edgevision.errors import EdgevisionError
 from edgevision.live import overlay
 from edgevision.live.capture import CaptureSettings, CaptureThread, Frame
 from edgevision.live.latest import LatestSlot, SlotClosed
@@ -99,6 +100,7 @@ class InferenceThread(threading.Thread):
         self.smoother = overlay.TemporalSmoother(smoothing) if smoothing else None
         self.pipelined = has_native_async(classifier.runtime)
         self.stop_event = threading.Event()
+        self.error: Exception | None = None
         self._previous_captured: float | None = None
 
     def run(self) -> None:
@@ -106,8 +108,9 @@ class InferenceThread(threading.Thread):
             self._run_pipeline()
         except SlotClosed:
             pass
-        except Exception:
-            logger.exception("inference thread failed")
+        except Exception as err:  # handed to the main thread, which stops the run and reports it
+            logger.debug("inference thread failed", exc_info=True)
+            self.error = err
         finally:
             self.results.close()
             self.frames.close()
@@ -237,6 +240,7 @@ class LiveLoop:
             smoothing=options.smoothing,
         )
         self.ended_reason = "end of source"
+        self.error: EdgevisionError | None = None
         self.paused = False
         self.last_canvas: np.ndarray | None = None
         self.last_label: str | None = None
@@ -254,9 +258,24 @@ class LiveLoop:
                 self._present_until_done(started)
             except KeyboardInterrupt:
                 self.ended_reason = "interrupted"
+            except Exception as err:
+                self.ended_reason = "error"
+                self.error = as_live_error(err, "showing or recording a result")
             finally:
                 self._shutdown()
+        self.error = self.error or self._thread_error()
+        if self.error is not None:
+            self.ended_reason = "error"
+            raise self.error
         return self.summary()
+
+    def _thread_error(self) -> EdgevisionError | None:
+        """The first failure of the inference or capture thread, as one user-facing error."""
+        if self.inference.error is not None:
+            return as_live_error(self.inference.error, "running the model")
+        if self.capture.error is not None:
+            return as_live_error(self.capture.error, "reading the source")
+        return None
 
     def _present_until_done(self, started: float) -> None:
         while True:
@@ -270,6 +289,8 @@ class LiveLoop:
             elif self.results.closed:
                 self.ended_reason = self.capture.ended_reason or "end of source"
                 return
+            elif self.inference.error is not None or self.capture.error is not None:
+                return  # run() raises it after shutting down
             elif self._no_signal:
                 self._show_no_signal()
             duration = self.options.duration_s
@@ -386,6 +407,24 @@ class LiveLoop:
             "runtime": self.classifier.runtime.describe(),
             **self.telemetry.summary(),
         }
+
+
+class LiveRunError(EdgevisionError):
+    """A live run stopped because a stage failed; what was recorded so far is finalised."""
+
+
+def as_live_error(err: BaseException, stage: str) -> EdgevisionError:
+    """``err`` as the error the user sees: edgevision errors pass unchanged; anything else is
+    summarised on one line (its traceback goes to the debug log, shown with ``-v``)."""
+    if isinstance(err, EdgevisionError):
+        return err
+    logger.debug("live run failed while %s", stage, exc_info=err)
+    detail = str(err).strip().splitlines()
+    text = f"{type(err).__name__}: {detail[0]}" if detail else type(err).__name__
+    return LiveRunError(
+        f"live run stopped: {stage} failed ({text}); outputs so far are finalised, "
+        "rerun with -v for the traceback"
+    )
 
 
 @contextlib.contextmanager

@@ -18,6 +18,8 @@ ROW_HEIGHT = 24
 HEADLINE_HEIGHT = 34
 STATUS_HEIGHT = 26
 MAX_LABEL_CHARS = 26
+# Smallest picture drawn on: the panel's width and room for five rows plus the status bar.
+MIN_CANVAS = (PANEL_WIDTH, 240)
 _WHITE = (255, 255, 255)
 _PANEL = (32, 32, 32)
 _BAR = (80, 200, 80)
@@ -48,17 +50,37 @@ class TemporalSmoother:
         self.state = None
 
 
-def fit_for_display(image: np.ndarray, *, max_side: int = 960) -> np.ndarray:
-    """A copy no larger than ``max_side`` for drawing and showing; small frames are copied as-is.
+def fit_for_display(
+    image: np.ndarray, *, max_side: int = 960, min_size: tuple[int, int] = MIN_CANVAS
+) -> np.ndarray:
+    """A copy for drawing and showing: no side above ``max_side``, at least ``min_size``.
 
-    The copy (about 0.9 MB for 640x480) keeps the captured frame untouched for anyone else.
+    Frames larger than ``max_side`` are shrunk keeping their aspect ratio, each side kept at
+    1 px or more (a 4000x2 strip stays visible as a 960x1 line). Frames smaller than
+    ``min_size`` (width, height) are centred on a black canvas of that size, so the label panel
+    and status bar always fit and video encoders, which refuse 1-pixel sides, accept every
+    frame. The copy (about 0.9 MB for 640x480) keeps the captured frame untouched for anyone
+    else.
     """
     height, width = image.shape[:2]
     scale = max_side / max(height, width)
-    if scale >= 1.0:
-        return image.copy()
-    size = (round(width * scale), round(height * scale))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    else:
+        image = image.copy()
+    return _pad_to(image, min_size)
+
+
+def _pad_to(image: np.ndarray, min_size: tuple[int, int]) -> np.ndarray:
+    height, width = image.shape[:2]
+    pad_w, pad_h = max(0, min_size[0] - width), max(0, min_size[1] - height)
+    if not pad_w and not pad_h:
+        return image
+    left, top = pad_w // 2, pad_h // 2
+    return cv2.copyMakeBorder(
+        image, top, pad_h - top, left, pad_w - left, cv2.BORDER_CONSTANT, value=(0, 0, 0)
+    )
 
 
 def headline(prediction: Prediction, threshold: float) -> str:

@@ -87,6 +87,10 @@ def parse_source(text: str, **settings: Any) -> SourceSpec:
         SourceError: Nothing matching exists.
     """
     text = text.strip()
+    if not text:
+        raise SourceError(
+            "--source is empty; give a camera index (0), a video file, a URL or an image folder"
+        )
     if re.fullmatch(r"\d+", text) or text.startswith("/dev/video"):
         return SourceSpec("camera", text, **settings)
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
@@ -155,7 +159,10 @@ class OpenCVSource(FrameSource):
     def __init__(self, spec: SourceSpec) -> None:
         super().__init__(spec)
         with _quiet_opencv():
-            self.capture = self._open(spec)
+            try:
+                self.capture = self._open(spec)
+            except cv2.error as err:  # e.g. a camera index beyond a C int
+                raise SourceError(_open_failure(spec)) from err
         if not self.capture.isOpened():
             self.capture.release()
             raise SourceError(_open_failure(spec))
