@@ -47,6 +47,26 @@ def as_bgr_frame(frame: np.ndarray) -> np.ndarray:
     )
 
 
+def _trim_extreme_aspect(frame: np.ndarray, contract: InputContract) -> np.ndarray:
+    """Cut a centred band out of a very long, thin frame before the "crop" resize.
+
+    Scaling a 4000x2 strip's short side to 256 would allocate a 256x512000 image only to keep
+    its middle. Beyond 4:1 the frame is trimmed to 4:1 around its centre first, which leaves the
+    pixels inside the final crop unchanged in all but the exact edge rows of the band.
+    """
+    in_h, in_w = frame.shape[:2]
+    limit = 4
+    if in_w > limit * in_h:
+        keep = limit * in_h
+        left = (in_w - keep) // 2
+        return frame[:, left : left + keep]
+    if in_h > limit * in_w:
+        keep = limit * in_w
+        top = (in_h - keep) // 2
+        return frame[top : top + keep]
+    return frame
+
+
 def resize_and_crop(frame: np.ndarray, contract: InputContract) -> np.ndarray:
     """Apply the contract's geometric steps, returning an (h, w, 3) uint8 BGR array."""
     out_h, out_w = contract.input_hw
@@ -55,6 +75,7 @@ def resize_and_crop(frame: np.ndarray, contract: InputContract) -> np.ndarray:
         return cv2.resize(frame, (out_w, out_h), interpolation=interpolation)
 
     # "crop": shorter side to resize_shorter (aspect kept), then a centred input_hw window.
+    frame = _trim_extreme_aspect(frame, contract)
     in_h, in_w = frame.shape[:2]
     ratio = contract.resize_shorter / min(in_h, in_w)
     new_h = max(out_h, round(in_h * ratio))
