@@ -115,3 +115,50 @@ def test_eval_checkpoint_matches_training_validation(
     assert report["top5"] is None and sum(map(sum, report["confusion"])) == 153
     assert picture.stat().st_size > 1000
     assert "top-1:" in capsys.readouterr().out
+
+
+def test_eval_keeps_an_existing_json_without_force(shared_data, foreign_bundle, tmp_path, capsys):
+    data = _samples_folder(shared_data, tmp_path / "samples")
+    out = tmp_path / "report.json"
+    out.write_text("mine")
+    args = ["-q", "eval", "--bundle", str(foreign_bundle), "--data", str(data), "--json", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "already exists" in err and "--force" in err and len(err.splitlines()) == 1
+    assert out.read_text() == "mine"
+    assert main([*args, "--force"]) == 0
+    assert json.loads(out.read_text())["count"] == 5
+
+
+def test_eval_checkpoint_folder_suggests_best_pt(tmp_path, capsys):
+    pytest.importorskip("torch")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best.pt").write_bytes(b"")
+    (tmp_path / "data" / "a").mkdir(parents=True)
+    code = main(["-q", "eval", "--checkpoint", str(run), "--data", str(tmp_path / "data")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "is a folder" in err and f"did you mean {run / 'best.pt'}?" in err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan"])
+def test_eval_batch_size_is_checked(tmp_path, capsys, value):
+    with pytest.raises(SystemExit) as stop:
+        main(["eval", "--bundle", "b", "--data", "d", "--batch-size", value])
+    assert stop.value.code == 2 and "--batch-size" in capsys.readouterr().err
+
+
+def test_unreadable_weights_file_is_one_line(shared_data, tmp_path):
+    pytest.importorskip("torch")
+    from edgevision.errors import ModelError
+    from edgevision.models import load_weights_file
+
+    whole = shared_data / "weights"
+    cut = tmp_path / "trunc.onnx"
+    cut.write_bytes((whole / "mobilenet_v2_1.0_224_quant.onnx").read_bytes()[:100_000])
+    with pytest.raises(ModelError) as caught:
+        load_weights_file(cut)
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1 and "weights_only" not in message
+    assert message.startswith(f"cannot read weights from {cut}") and ".safetensors" in message

@@ -6,7 +6,26 @@ import argparse
 import logging
 import sys
 
+from edgevision.cli.argtypes import (
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from edgevision.errors import ConfigError
+
+
+def _finite_float(text: str) -> float:
+    """Any finite float (a zero point may be negative)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a float") from err
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number")
+    return value
 
 
 def add_parser(subparsers) -> None:
@@ -33,14 +52,14 @@ def add_parser(subparsers) -> None:
     data.add_argument("--calib-data", help="calibration images (default: train side of --data)")
     data.add_argument("--val-data", help="validation images for the fidelity checks")
     over = parser.add_argument_group("profile overrides (apply to every profile)")
-    over.add_argument("--batch-max", type=int)
-    over.add_argument("--opset", type=int)
-    over.add_argument("--calibration-images", type=int)
+    over.add_argument("--batch-max", type=positive_int)
+    over.add_argument("--opset", type=positive_int)
+    over.add_argument("--calibration-images", type=positive_int)
     over.add_argument("--calibration-method", choices=("minmax", "entropy", "percentile"))
-    over.add_argument("--fidelity-images", type=int)
-    over.add_argument("--min-agreement", type=float)
-    over.add_argument("--max-int8-drop", type=float)
-    over.add_argument("--threads", type=int)
+    over.add_argument("--fidelity-images", type=non_negative_int)
+    over.add_argument("--min-agreement", type=non_negative_float, help="percent")
+    over.add_argument("--max-int8-drop", type=non_negative_float, help="points")
+    over.add_argument("--threads", type=non_negative_int, help="0: backend chooses")
     over.add_argument("--accuracy-aware", action="store_true", default=None)
     over.add_argument(
         "--fuse-preprocessing",
@@ -48,20 +67,20 @@ def add_parser(subparsers) -> None:
         help="fuse colour order, layout and normalisation into the graph",
     )
     contract = parser.add_argument_group("input/output contract (--weights, --onnx)")
-    contract.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"))
+    contract.add_argument("--input-size", type=positive_int, nargs=2, metavar=("H", "W"))
     contract.add_argument("--resize", choices=("crop", "direct"))
-    contract.add_argument("--resize-shorter", type=int)
+    contract.add_argument("--resize-shorter", type=positive_int)
     contract.add_argument("--interpolation", choices=("area", "bilinear", "bicubic", "nearest"))
     contract.add_argument("--color-order", choices=("rgb", "bgr"))
     contract.add_argument("--layout", choices=("nchw", "nhwc"))
     contract.add_argument("--dtype", choices=("float32", "float16", "uint8"))
-    contract.add_argument("--scale", type=float)
-    contract.add_argument("--mean", type=float, nargs=3)
-    contract.add_argument("--std", type=float, nargs=3)
+    contract.add_argument("--scale", type=positive_float)
+    contract.add_argument("--mean", type=non_negative_float, nargs=3)
+    contract.add_argument("--std", type=positive_float, nargs=3)
     contract.add_argument("--normalize-in-graph", action="store_true", default=None)
     contract.add_argument("--output-kind", choices=("logits", "probabilities"))
-    contract.add_argument("--output-scale", type=float)
-    contract.add_argument("--output-zero-point", type=float)
+    contract.add_argument("--output-scale", type=positive_float)
+    contract.add_argument("--output-zero-point", type=_finite_float)
     parser.set_defaults(func=run)
 
 
@@ -127,6 +146,48 @@ def _source(args):
         return sources.from_weights(args.arch, args.weights, labels, contract)
     contract, output = _contract(args, None)
     return sources.from_onnx(args.onnx, labels, contract, output)
+
+
+CONTRACT_FLAGS = (
+    "input_size", "resize", "resize_shorter", "interpolation", "color_order", "layout", "dtype",
+    "scale", "mean", "std", "normalize_in_graph", "output_kind", "output_scale",
+    "output_zero_point",
+)  # fmt: skip
+
+
+def _check_contract_flags(args) -> None:
+    """A checkpoint carries the contract it was trained with; contract flags would be ignored."""
+    if not args.checkpoint:
+        return
+    given = [name for name in CONTRACT_FLAGS if getattr(args, name) is not None]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise ConfigError(
+            f"{flag} applies to --weights and --onnx only: a checkpoint keeps the input contract "
+            "it was trained with; drop the flag (or retrain with other settings)"
+        )
+
+
+def _check_input_size(source, profiles) -> None:
+    """Refuse a profile ``input_hw`` other than the bundle's: one contract holds for all variants.
+
+    For a checkpoint the size is the one the model was trained at; for weights or ONNX it is
+    set by ``--input-size``.
+    """
+    height, width = source.contract.input_hw
+    for profile in profiles:
+        if not profile.input_hw or tuple(profile.input_hw) == (height, width):
+            continue
+        asked = f"profile {profile.name!r} asks input_hw={list(profile.input_hw)}"
+        if source.kind == "checkpoint":
+            raise ConfigError(
+                f"{asked} but the model was trained at {height} x {width}; remove input_hw "
+                "from the profile or retrain at that size (train --input-size)"
+            )
+        raise ConfigError(
+            f"{asked} but the bundle input is {height} x {width}; every variant of a bundle "
+            "shares one input size: pass --input-size H W and drop input_hw from the profile"
+        )
 
 
 def _profiles(args):
@@ -207,8 +268,10 @@ def run(args: argparse.Namespace) -> int:
     for noisy in ("onnx_ir", "onnxscript", "torch.onnx", "onnxslim"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     torch.set_num_threads(max(1, min(torch.get_num_threads(), args.threads or 64)))
+    _check_contract_flags(args)
     profiles = _profiles(args)
     source = _source(args)
+    _check_input_size(source, profiles)
     images = resolve_images(
         labels=source.labels,
         data=_data_folder(args, source),

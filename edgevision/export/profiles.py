@@ -105,6 +105,8 @@ class ExportProfile:
     def validate(self) -> ExportProfile:
         """Check every value's range; returns self so calls can chain."""
         where = f"profile {self.name!r}"
+        # Profiles built in code skip _fill's type checks; ranges below assume numbers.
+        _check_types(self, where)
         _choice(where, "backend", self.backend, BACKENDS)
         _choice(where, "precision", self.precision, PRECISIONS)
         _choice(where, "calibration_method", self.calibration_method, CALIBRATION_METHODS)
@@ -121,6 +123,26 @@ class ExportProfile:
         if self.backend == "tensorrt" and self.precision == "fp32":
             raise ConfigError(f"{where}: TensorRT profiles build fp16 or int8 engines")
         return self
+
+
+def _check_types(obj: Any, where: str, prefix: str = "") -> None:
+    """Every field of a profile (and its tables) has the type of its default."""
+    for item in dataclasses.fields(obj):
+        key, value = prefix + item.name, getattr(obj, item.name)
+        default = getattr(type(obj)(), item.name)
+        if dataclasses.is_dataclass(default):
+            if type(value) is not type(default):
+                raise ConfigError(f"{where}: {key} must be a table ([{key}])")
+            _check_types(value, where, prefix=f"{key}.")
+        elif isinstance(default, list):
+            _int_list(where, key, value)
+        elif isinstance(default, bool) != isinstance(value, bool) or not isinstance(
+            value, (float, int) if isinstance(default, float) else type(default)
+        ):
+            raise ConfigError(
+                f"{where}: {key}={value!r} should be {type(default).__name__}, "
+                f"not {type(value).__name__}"
+            )
 
 
 def format_of(backend: str) -> str:
@@ -154,6 +176,8 @@ def _fill(cls: type, data: dict[str, Any], where: str) -> Any:
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: {key} must be a table ([{key}])")
             value = _fill(type(default), value, f"{where} [{key}]")
+        elif isinstance(default, list):
+            _int_list(where, key, value)
         elif isinstance(default, bool) != isinstance(value, bool) or not isinstance(
             value, (type(default), int) if isinstance(default, float) else type(default)
         ):
@@ -163,6 +187,14 @@ def _fill(cls: type, data: dict[str, Any], where: str) -> Any:
             )
         values[key] = value
     return cls(**values)
+
+
+def _int_list(where: str, key: str, value: Any) -> None:
+    """``value`` must be a list of integers (booleans are not integers here)."""
+    if not isinstance(value, list) or not all(
+        isinstance(item, int) and not isinstance(item, bool) for item in value
+    ):
+        raise ConfigError(f"{where}: {key}={value!r} should be a list of integers, e.g. [224, 224]")
 
 
 def profile_from_dict(data: dict[str, Any], *, name: str) -> ExportProfile:

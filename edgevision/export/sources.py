@@ -108,9 +108,17 @@ def from_weights(
     arch: str, weights: str | os.PathLike[str], labels: list[str], contract: InputContract
 ) -> ExportSource:
     """An architecture with a weights file whose classifier already has ``len(labels)`` outputs."""
-    from edgevision.models import build_model
+    from edgevision.models import build_model, classifier_name, load_weights_file
+    from edgevision.models.registry import load_pretrained
 
-    model = build_model(arch, len(labels), weights=weights).eval()
+    model = build_model(arch, len(labels))
+    state = load_weights_file(weights)
+    head = state.get(f"{classifier_name(model)}.weight")
+    # A head of another size would be silently replaced by a fresh, untrained one.
+    if head is not None and head.shape[0] != len(labels):
+        raise DataError(_count_mismatch(len(labels), int(head.shape[0]), weights))
+    load_pretrained(model, state, source=str(weights))
+    model.eval()
     provenance = {
         "source": "weights",
         "source_file": Path(weights).name,
@@ -131,6 +139,9 @@ def from_onnx(
     path = Path(path)
     if not path.is_file():
         raise DataError(f"ONNX file not found: {path}")
+    classes = onnx_output_classes(path)
+    if classes is not None and classes != len(labels):
+        raise DataError(_count_mismatch(len(labels), classes, path))
     provenance = {
         "source": "onnx",
         "source_file": path.name,
@@ -139,6 +150,39 @@ def from_onnx(
         "training_data": {},
     }
     return ExportSource("onnx", labels, contract, output, onnx_path=path, provenance=provenance)
+
+
+def _count_mismatch(labels: int, classes: int, model: str | os.PathLike[str]) -> str:
+    return (
+        f"labels file has {labels} lines but the model outputs {classes} classes ({model}); "
+        "give the labels file that belongs to this model, one class a line in output order"
+    )
+
+
+def onnx_output_classes(path: str | os.PathLike[str]) -> int | None:
+    """Size of the last axis of the model's first output, or None when it is not fixed.
+
+    Only the graph is parsed (external weight files are not read).
+
+    Raises:
+        DataError: The file is truncated or not an ONNX model.
+    """
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+        onnx.checker.check_model(model)
+    except Exception as err:  # protobuf DecodeError, ValidationError, OSError
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise DataError(
+            f"cannot read ONNX model {path}: file is truncated or not ONNX ({first[:200]})"
+        ) from err
+    if not model.graph.output:
+        raise DataError(f"ONNX model {path} has no outputs")
+    dims = model.graph.output[0].type.tensor_type.shape.dim
+    if not dims or not dims[-1].HasField("dim_value"):
+        return None
+    return int(dims[-1].dim_value)
 
 
 @dataclass

@@ -108,6 +108,19 @@ def set_num_classes(model: nn.Module, num_classes: int) -> None:
         _replace_module(model, head_name, nn.Linear(head.in_features, num_classes))
 
 
+def _first_line(err: BaseException) -> str:
+    """The informative line of a loader error (torch's weights-only text is several lines)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    # torch's weights-only refusal opens with advice to disable the safety check; the real
+    # reason ("Unsupported operand 8", ...) follows the "WeightsUnpickler error:" marker.
+    for index, line in enumerate(lines):
+        if line.endswith("WeightsUnpickler error:") and index + 1 < len(lines):
+            return lines[index + 1][:200]
+        if "WeightsUnpickler error:" in line:
+            return line.split("WeightsUnpickler error:", 1)[1].strip()[:200]
+    return (lines[0] if lines else type(err).__name__)[:200]
+
+
 def load_weights_file(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """Read a state dict from ``.safetensors`` or a ``.pt/.pth/.th`` file (weights only).
 
@@ -128,10 +141,9 @@ def load_weights_file(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # safetensors and torch raise several unrelated types
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise ModelError(
-            f"cannot read weights from {path}: {first}; give a .safetensors or .pt state dict "
-            "saved with torch.save (a full, untruncated file)"
+            f"cannot read weights from {path} (truncated, or not a state dict: "
+            f"{_first_line(err)}); give a complete .safetensors file or a .pt state dict"
         ) from err
     for key in ("state_dict", "model", "model_state"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
