@@ -272,3 +272,38 @@ def test_unusable_outputs_are_refused_before_measuring(
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the report extra is absent
     assert main([*args, "--plot", str(tmp_path / "p.png")]) == 2
     assert "pip install 'edgevision[report]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--json", "--csv", "--plot"])
+def test_existing_outputs_are_kept_without_force(tmp_path, capsys, flag):
+    bundle = make_tiny_bundle(tmp_path / "tiny")
+    kept = tmp_path / "old.out"
+    kept.write_text("mine")
+    args = ["bench", "--bundle", str(bundle), "--min-duration-s", "60", flag, str(kept)]
+    assert main(args) == 2  # would run a minute if not refused before measuring
+    err = capsys.readouterr().err.strip()
+    assert f"{flag} {kept} already exists" in err and "--force" in err
+    assert len(err.splitlines()) == 1 and kept.read_text() == "mine"
+
+
+def test_force_replaces_an_existing_json(tmp_path):
+    bundle = make_tiny_bundle(tmp_path / "tiny")
+    out = tmp_path / "b.json"
+    out.write_text("mine")
+    args = ["bench", "--bundle", str(bundle), "--scenario", "single-stream", "--json", str(out)]
+    assert main([*args, *FAST, "--force"]) == 0
+    assert json.loads(out.read_text())["runs"][0]["scenarios"]["single-stream"]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--min-duration-s", "nan"], ["--min-duration-s", "inf"], ["--fps", "nan"],
+     ["--batch", "0"], ["--deadline-ms", "-5"], ["--in-flight", "0"], ["--threads", "-3"],
+     ["--streams", "0"], ["--warmup-count", "-1"], ["--warmup-s", "-0.5"], ["--rounds", "0"],
+     ["--min-count", "0"]],
+)  # fmt: skip
+def test_numeric_flags_are_checked_by_argparse(capsys, flags):
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", "--bundle", "b", *flags])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and flags[0] in err and "Traceback" not in err
