@@ -28,8 +28,9 @@ def open_with_cold_start(
 
     Returns:
         The runtime and ``{"open_ms", "load_ms", "first_inference_ms"}``: ``open_ms`` is wall
-        time for reading and verifying the bundle, loading, and the start-up self-test; ``load_ms`` is the backend's own
-        load/compile time; ``first_inference_ms`` is the first batch-1 model call.
+        time for reading and verifying the bundle, loading, and the start-up self-test;
+        ``load_ms`` is the backend's own load/compile time; ``first_inference_ms`` is the
+        first model call.
     """
     start = time.perf_counter()
     runtime = open_runtime(
