@@ -97,7 +97,7 @@ def run_edgevision(bundle: Path, variant: str, precision: str | None, args, out:
                "--backend", "openvino", "--variant", variant, "--hint", "latency",
                "--threads", str(args.threads), "--scenario", "single-stream", "--rounds", "1",
                "--warmup-s", "1", "--min-duration-s", str(args.seconds),
-               "--json", str(out)]  # fmt: skip
+               "--json", str(out), "--force"]  # fmt: skip
     if precision:
         command += ["--inference-precision", precision]
     subprocess.run(command, check=True, capture_output=True, text=True)

@@ -2,13 +2,17 @@
 # Re-run every committed benchmark, one after another, on a quiet machine (nothing else running:
 # each result records the load average it saw). Writes benchmarks/results/*.json; takes about
 # 30 minutes on 2 CPU cores. The 10,000-frame soak (live_soak.py, ~7 min) runs only with --soak.
-set -euo pipefail
+set -uo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
 data=${EDGEVISION_SHARED_DATA:-../shared/data}
 work=${WORK:-$(mktemp -d)}
 
-step() { echo "== $(date +%T) $*"; "$@"; }
+failed=0
+step() {
+    echo "== $(date +%T) $*"
+    "$@" || { echo "!! failed: $*"; failed=1; }
+}
 
 step $py benchmarks/bench_vs_benchmark_app.py
 step $py benchmarks/live_paced.py
@@ -27,3 +31,4 @@ if [ "${1:-}" = "--soak" ]; then
     step $py benchmarks/live_soak.py
 fi
 echo "== $(date +%T) done; results in benchmarks/results/"
+exit $failed

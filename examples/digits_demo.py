@@ -119,7 +119,7 @@ def run(out: Path) -> int:
             str(out / "live"),
             "--force",
         ],
-        ["bench", "--bundle", str(out / "bundle"), "--json", str(out / "bench.json")],
+        ["bench", "--bundle", str(out / "bundle"), "--json", str(out / "bench.json"), "--force"],
     ]
     for argv in steps:
         code = edgevision(argv)
