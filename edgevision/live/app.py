@@ -134,7 +134,8 @@ def capture_settings(request: LiveRequest, source: FrameSource) -> CaptureSettin
 
 
 def open_classifier(request: LiveRequest) -> Classifier:
-    options = RuntimeOptions(device=request.device, threads=request.threads)
+    # The loop decodes and draws on other threads of this process: no busy-waiting workers.
+    options = RuntimeOptions(device=request.device, threads=request.threads, spin_wait=False)
     runtime = open_runtime(
         request.bundle,
         backend=request.backend,

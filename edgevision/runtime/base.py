@@ -31,6 +31,8 @@ class RuntimeOptions:
         hint: Performance hint where the backend has one (``"latency"`` / ``"throughput"``).
         inference_precision: Execution precision to force where the backend can (OpenVINO's
             ``INFERENCE_PRECISION_HINT``, e.g. ``"f32"`` for true FP32 on a bf16-capable CPU).
+        spin_wait: Let the backend's worker threads busy-wait between runs (lowest latency
+            when inference is all the process does); False leaves the cores to other threads.
         extra: Backend-specific options passed through unchanged.
     """
 
@@ -39,6 +41,7 @@ class RuntimeOptions:
     streams: int | None = None
     hint: str = "latency"
     inference_precision: str | None = None
+    spin_wait: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -34,10 +34,12 @@ def _import_onnxruntime():
     return onnxruntime
 
 
-def session_options(threads: int | None):
+def session_options(threads: int | None, *, spinning: bool = True):
     """ORT session options as edgevision uses them everywhere (bench, live, fidelity).
 
     Only ORT_ENABLE_ALL reaches full speed on CNNs; lower levels ran 1.7-3x slower here.
+    ``spinning=False`` stops ORT's worker threads from busy-waiting between runs, which frees
+    the cores for other threads of the same process (the live loop's decoder and renderer).
     """
     ort = _import_onnxruntime()
     options = ort.SessionOptions()
@@ -46,6 +48,8 @@ def session_options(threads: int | None):
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
@@ -77,7 +81,7 @@ class ONNXRuntimeBackend(Runtime):
         try:
             self.session = ort.InferenceSession(
                 str(bundle.file(variant)),
-                sess_options=session_options(options.threads),
+                sess_options=session_options(options.threads, spinning=options.spin_wait),
                 providers=[provider],
             )
         except Exception as err:  # ORT raises its own exception types for bad files
