@@ -307,3 +307,16 @@ def test_numeric_flags_are_checked_by_argparse(capsys, flags):
         main(["bench", "--bundle", "b", *flags])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and flags[0] in err and "Traceback" not in err
+
+
+@pytest.mark.openvino
+def test_bench_measures_every_variant_by_default(tmp_path, capsys):
+    pytest.importorskip("openvino")
+    bundle = make_tiny_bundle(tmp_path / "bundle", with_ir=True)
+    out = tmp_path / "r.json"
+    assert main(["bench", "--bundle", str(bundle), *FAST, "--json", str(out)]) == 0
+    runs = json.loads(out.read_text())["runs"]
+    assert sorted((r["variant"], r["backend"]) for r in runs) == [
+        ("onnx-fp32", "onnxruntime"),
+        ("ov-fp32", "openvino"),
+    ]

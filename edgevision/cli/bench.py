@@ -73,7 +73,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _combinations(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Every bundle × backend × variant × precision × device × inference precision asked for."""
+    """Every bundle × backend × variant × precision × device × inference precision asked for.
+
+    With no --variant, --backend or --precision, every variant of each bundle is measured on
+    its own backend, skipping (with a warning) those whose backend is not installed here.
+    """
+    keys = ("bundle", "backend", "variant", "precision", "device", "inference_precision")
+    if not (args.variant or args.backend or args.precision):
+        combos = []
+        for bundle in args.bundle:
+            for variant in _runnable_variants(bundle):
+                for device, hint in itertools.product(
+                    args.device, args.inference_precision or [None]
+                ):
+                    values = (bundle, None, variant, None, device, hint)
+                    combos.append(dict(zip(keys, values, strict=True)))
+        return combos
     axes = itertools.product(
         args.bundle,
         args.backend or [None],
@@ -82,8 +97,24 @@ def _combinations(args: argparse.Namespace) -> list[dict[str, Any]]:
         args.device,
         args.inference_precision or [None],
     )
-    keys = ("bundle", "backend", "variant", "precision", "device", "inference_precision")
     return [dict(zip(keys, combo, strict=True)) for combo in axes]
+
+
+def _runnable_variants(bundle: Path) -> list[str | None]:
+    import importlib.util
+
+    from edgevision.bundle import load_bundle
+    from edgevision.runtime import default_backend
+
+    modules = {"onnxruntime": "onnxruntime", "openvino": "openvino", "tensorrt": "tensorrt"}
+    names: list[str | None] = []
+    for variant in load_bundle(bundle, verify=False).manifest.variants:
+        backend = default_backend(variant)
+        if importlib.util.find_spec(modules[backend]) is None:
+            logger.warning("skipping variant %s: %s is not installed here", variant.name, backend)
+            continue
+        names.append(variant.name)
+    return names or [None]
 
 
 def _label(combo: dict[str, Any], runtime: Any, many_bundles: bool) -> str:
