@@ -71,13 +71,13 @@ def build_bundle(arch: str, folder: Path, *, with_int8: bool = True) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     export_onnx(arch, folder / "model.onnx")
     contract = InputContract()  # torchvision ImageNet contract: 256 → crop 224, RGB, mean/std
-    fp32 = ov.convert_model(str(folder / "model.onnx"))
+    fp32 = ov.Core().read_model(folder / "model.onnx")
     ov.save_model(fp32, folder / "model.xml", compress_to_fp16=False)
     files = {"onnx-fp32": ("onnx", "fp32", ["model.onnx"]),
              "ov-fp32": ("openvino", "fp32", ["model.xml", "model.bin"])}  # fmt: skip
     if with_int8:
         dataset = nncf.Dataset(calibration_inputs(contract))
-        int8 = nncf.quantize(ov.convert_model(str(folder / "model.onnx")), dataset, subset_size=64)
+        int8 = nncf.quantize(ov.Core().read_model(folder / "model.onnx"), dataset, subset_size=64)
         ov.save_model(int8, folder / "model_int8.xml", compress_to_fp16=False)
         files["ov-int8"] = ("openvino", "int8", ["model_int8.xml", "model_int8.bin"])
     variants = [

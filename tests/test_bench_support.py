@@ -64,7 +64,7 @@ def make_tiny_bundle(target: Path, *, with_ir: bool = False) -> Path:
         import openvino as ov
 
         ov.save_model(
-            ov.convert_model(str(target / "model.onnx")), target / "model.xml",
+            ov.Core().read_model(str(target / "model.onnx")), target / "model.xml",
             compress_to_fp16=False,
         )  # fmt: skip
         digests = {name: sha256_file(target / name) for name in ("model.xml", "model.bin")}

@@ -159,3 +159,27 @@ def test_hand_edited_manifests_are_refused_at_open(foreign_bundle, tmp_path, edi
 def test_self_test_times_the_first_inference(foreign_bundle):
     runtime = open_runtime(foreign_bundle)
     assert runtime.first_inference_ms is not None and runtime.first_inference_ms > 0
+
+
+@pytest.mark.openvino
+def test_openvino_reads_a_reused_input_buffer_afresh(foreign_bundle, shared_data):
+    """OpenVINO binds the caller's array without copying and skips re-binding the same array;
+    a buffer refilled in place with each photo must still give that photo's answer, equal to
+    ONNX Runtime's on the same bytes, and a returned output must not change afterwards."""
+    pytest.importorskip("openvino")
+    ov_runtime = open_runtime(foreign_bundle, backend="openvino")
+    ort_runtime = open_runtime(foreign_bundle, backend="onnxruntime")
+    contract = ov_runtime.contract
+    buffer = np.empty((1, *preprocess(np.zeros((8, 8, 3), np.uint8), contract).shape), np.uint8)
+    outputs = []
+    for path in list_images(shared_data / "imagenet_samples"):
+        buffer[0] = preprocess(load_image(path), contract)
+        outputs.append(ov_runtime.infer(buffer))
+        expected = ort_runtime.infer(buffer)
+        assert outputs[-1].argmax() == expected.argmax()
+        # The two backends' uint8 kernels round differently: a few 1/256 steps apart.
+        assert np.abs(outputs[-1].astype(int) - expected.astype(int)).max() <= 8
+    kept = outputs[0].copy()
+    ov_runtime.infer(np.ascontiguousarray(buffer[:, ::-1]))  # a different array, flipped rows
+    assert np.array_equal(outputs[0], kept)
+    assert len({int(o.argmax()) for o in outputs}) == len(outputs)  # every photo differs

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 
@@ -69,13 +70,28 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _interrupt_on_sigterm() -> None:
+def _default_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _interrupt_on_sigterm() -> object:
     """Treat SIGTERM like Ctrl-C so that every command's clean-up (staged bundles removed,
-    recordings finalised) runs when a service manager or ``kill`` stops it."""
+    recordings finalised) runs when a service manager or ``kill`` stops it.
+
+    Returns:
+        The handler it replaced, for :func:`main` to put back (None if none was set).
+    """
     try:
-        signal.signal(signal.SIGTERM, _raise_interrupt)
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     except ValueError:  # not the main thread (main() called from a worker thread)
-        return
+        return None
+    return previous
+
+
+# A child forked from this process without exec (a library's helper process, a DataLoader
+# worker) must stay killable by SIGTERM: if it blocks on a lock some other thread held at the
+# fork, a Python-level handler never runs, and the parent's terminate() would wait forever.
+os.register_at_fork(after_in_child=_default_sigterm)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(verbose=args.verbose, quiet=args.quiet)
-    _interrupt_on_sigterm()
+    previous = _interrupt_on_sigterm()
     try:
         return int(args.func(args) or 0)
     except EdgevisionError as err:
@@ -92,3 +108,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"edgevision {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from edgevision.errors import missing_extra
+from edgevision.errors import ModelError, missing_extra
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +25,26 @@ def _openvino():
     return openvino
 
 
+def read_onnx(ov: Any, onnx_path: Path) -> Any:
+    """Read an ONNX file into an OpenVINO model with the runtime's ONNX front end.
+
+    This is the conversion ``ov.convert_model`` performs for an ONNX file, without the usage
+    telemetry that the Python conversion tool sends from a forked helper process: an export tool
+    should not reach for the network, and a fork of a multi-threaded process can hang.
+    """
+    try:
+        return ov.Core().read_model(str(onnx_path))
+    except RuntimeError as err:
+        raise ModelError(f"OpenVINO cannot read {onnx_path}: {err}") from err
+
+
 def write_ir(onnx_path: Path, xml_path: Path, *, precision: str) -> tuple[list[Path], dict]:
     """Convert ONNX to IR with FP32 (``fp32``) or FP16 (``fp16``) weights.
 
     ``ov.save_model`` compresses weights to FP16 unless told otherwise, so FP32 is explicit.
     """
     ov = _openvino()
-    model = ov.convert_model(str(onnx_path))
+    model = read_onnx(ov, onnx_path)
     ov.save_model(model, str(xml_path), compress_to_fp16=precision == "fp16")
     details = {"tool": f"openvino {ov.__version__}", "weights": precision}
     return [xml_path, xml_path.with_suffix(".bin")], details
@@ -57,7 +71,7 @@ def quantize_ir(
     except ImportError as err:
         raise missing_extra("nncf", "openvino") from err
 
-    model = ov.convert_model(str(onnx_path))
+    model = read_onnx(ov, onnx_path)
     dataset = nncf.Dataset([tensors[i : i + 1] for i in range(len(tensors))])
     ignored = ir_names_for(ignored, onnx_path, model) if ignored else []
     scope = nncf.IgnoredScope(names=ignored, validate=False) if ignored else None

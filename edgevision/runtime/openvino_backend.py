@@ -71,9 +71,15 @@ class OpenVINOBackend(Runtime):
             raise BundleError(f"OpenVINO cannot load {bundle.file(variant)}: {err}") from err
         self.load_time_ms = (time.perf_counter() - start) * 1000.0
 
+        self._tensor = ov.Tensor
         self.request = self.compiled.create_infer_request()
         element = self.compiled.input(0).get_element_type().get_type_name()
-        self.check_input_dtype({"u8": "uint8", "f16": "float16"}.get(element, "float32"))
+        self.input_dtype = np.dtype({"u8": "uint8", "f16": "float16"}.get(element, "float32"))
+        self.check_input_dtype(self.input_dtype.name)
+        # The caller's array the sync request reads from (None after a dtype conversion), and
+        # the array actually bound, kept referenced so its memory outlives the binding.
+        self._bound_input: np.ndarray | None = None
+        self._bound_array: np.ndarray | None = None
         self.device_used = self._granted_device(device)
         self.precision_used = self._granted_precision()
         self._idle_requests: list[Any] = []  # finished async requests, reused by submit()
@@ -98,8 +104,24 @@ class OpenVINOBackend(Runtime):
         return "int8" if self.variant.precision == "int8" else executed
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        result = self.request.infer([batch], share_inputs=True)
-        return np.asarray(result[0]).copy()
+        # The request reads the caller's array in place (no copy in). Binding it is skipped when
+        # the same array comes back, as in a benchmark loop: that saves about 0.1 ms a call,
+        # over 1 % of a MobileNetV2 at 8 ms.
+        if batch is not self._bound_input or batch.shape != self._bound_array.shape:
+            self._bind_input(batch)
+        self.request.infer()
+        return self.request.get_output_tensor(0).data.copy()
+
+    def _bind_input(self, batch: np.ndarray) -> None:
+        bound = batch
+        if bound.dtype != self.input_dtype:
+            bound = bound.astype(self.input_dtype)
+        bound = np.ascontiguousarray(bound)
+        self.request.set_input_tensor(self._tensor(bound, shared_memory=True))
+        # Remember the caller's array: a converted copy is made again on the next call, since
+        # the caller may have changed the original in between.
+        self._bound_input = batch if bound is batch else None
+        self._bound_array = bound
 
     def optimal_requests(self) -> int:
         """How many parallel requests the compiled model asks for (its throughput hint)."""
