@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,47 +20,21 @@ import numpy as np
 import onnxruntime
 
 import edgevision
-from edgevision.bundle import Manifest, Variant, sha256_file, write_manifest
-from edgevision.contract import InputContract, OutputContract
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the test data builders, shared with the tests
+from sample_data import decode_all, make_foreign_mobilenet_bundle  # noqa: E402, F401 (re-exported)
+
 SHARED = Path(os.environ.get("EDGEVISION_SHARED_DATA", REPO.parent / "shared" / "data"))
 RESULTS = REPO / "benchmarks" / "results"
 CUP = SHARED / "video" / "cup.mp4"
 
 
 def default_bundle() -> Path:
-    """A torch-free bundle around the quantized ImageNet MobileNet V2 in the shared data
-    (uint8 NHWC input, 1001 labels), built in a temporary folder."""
+    """The tests' torch-free bundle around the quantized ImageNet MobileNet V2 in the shared
+    data (uint8 NHWC input, 1001 labels), built in a temporary folder."""
     folder = Path(tempfile.mkdtemp(prefix="live-bench-")) / "bundle"
-    folder.mkdir()
-    model = folder / "model.onnx"
-    shutil.copyfile(SHARED / "weights" / "mobilenet_v2_1.0_224_quant.onnx", model)
-    manifest = Manifest(
-        labels=(SHARED / "weights" / "imagenet_labels.txt").read_text().splitlines(),
-        input=InputContract(
-            resize="direct",
-            interpolation="area",
-            layout="nhwc",
-            dtype="uint8",
-            normalize_in_graph=True,
-            mean=(0.5, 0.5, 0.5),
-            std=(0.5, 0.5, 0.5),
-        ),
-        output=OutputContract(kind="probabilities", scale=1 / 256),
-        variants=[
-            Variant(
-                name="onnx-int8",
-                format="onnx",
-                precision="int8",
-                file="model.onnx",
-                sha256={"model.onnx": sha256_file(model)},
-            )
-        ],
-        provenance={"source": "mobilenet_v2_1.0_224_quant.onnx (live benchmark default)"},
-    )
-    write_manifest(folder, manifest)
-    return folder
+    return make_foreign_mobilenet_bundle(SHARED, folder)
 
 
 def cpu_model() -> str:

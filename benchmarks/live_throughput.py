@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import cv2
-from live_common import CUP, conditions, default_bundle, write_result
+from live_common import CUP, conditions, decode_all, default_bundle, write_result
 
 from edgevision.benchmark.workload import EndToEnd
 from edgevision.live import overlay
@@ -67,16 +67,6 @@ def bench_end_to_end_fps(runtime, count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def decode(video: Path) -> list:
-    capture = cv2.VideoCapture(str(video))
-    frames = []
-    ok, frame = capture.read()
-    while ok:
-        frames.append(frame)
-        ok, frame = capture.read()
-    return frames
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path)
@@ -86,7 +76,7 @@ def main() -> None:
     bundle = args.bundle or default_bundle()
     classifier = Classifier(open_runtime(bundle, options=RuntimeOptions(threads=args.threads)))
     result = {"conditions": conditions(bundle, classifier.runtime.describe(), args.threads)}
-    frames = decode(CUP)
+    frames = decode_all(CUP)
     end_to_end_fps(classifier, frames[:20])  # warm-up
 
     rounds = {"live": [], "naive": [], "bench_end_to_end": [], "in_memory_ceiling": []}

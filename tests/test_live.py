@@ -10,7 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from test_live_support import decode_all, offline_classifier, read_jsonl
+from sample_data import decode_all
+from test_live_support import offline_classifier, read_jsonl
 
 from edgevision.cli.main import main
 from edgevision.errors import SourceError

@@ -12,7 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from test_live_support import decode_all, read_jsonl
+from sample_data import decode_all
+from test_live_support import read_jsonl
 
 import edgevision.live.app as live_app
 from edgevision.cli.main import main

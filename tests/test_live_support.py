@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from sample_data import decode_all
 
 from edgevision.bundle import Bundle, Variant
 from edgevision.predict import Classifier
@@ -24,18 +25,6 @@ def read_jsonl(path: Path) -> tuple[list[dict], list[dict]]:
     frames = [r for r in records if r["type"] == "frame"]
     events = [r for r in records if r["type"] == "event"]
     return frames, events
-
-
-def decode_all(video: Path) -> list[np.ndarray]:
-    """Every frame OpenCV decodes from a file, reading until read() fails."""
-    capture = cv2.VideoCapture(str(video))
-    frames = []
-    ok, frame = capture.read()
-    while ok:
-        frames.append(frame)
-        ok, frame = capture.read()
-    capture.release()
-    return frames
 
 
 def offline_classifier(bundle: Path, *, k: int = 5) -> Classifier:
