@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-run every committed benchmark, one after another, on a quiet machine (nothing else running:
 # each result records the load average it saw). Writes benchmarks/results/*.json; takes about
-# 30 minutes on 2 CPU cores. The 10,000-frame soak (live_soak.py, ~7 min) runs only with --soak.
+# 40 minutes on 2 CPU cores. The 10,000-frame soak (live_soak.py, ~7 min) runs only with --soak.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
