@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from edgevision.errors import EdgevisionError
+from edgevision.errors import ConfigError, EdgevisionError
 
 
 def _read_umask() -> int:
@@ -26,11 +26,36 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary sibling, fsync'd, then renamed."""
+def _unwritable(path: Path, err: OSError) -> ConfigError:
+    reason = err.strerror or str(err)
+    return ConfigError(f"cannot write {path}: {reason}; choose a folder you can write to")
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`ConfigError` unless a file can be created beside ``path`` (its folder is
+    created if missing), so that a long run is not lost to a bad output path at its end."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise _unwritable(path, err) from err
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary sibling, fsync'd, then renamed.
+
+    Raises:
+        ConfigError: The folder cannot be created or written to.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise _unwritable(path, err) from err
     try:
         # mkstemp creates the file 0600; give it the mode a plain open() would (0666 - umask).
         os.chmod(tmp, 0o666 & ~_UMASK)
@@ -68,10 +93,13 @@ def staged_dir(target: str | os.PathLike[str], *, force: bool = False) -> Iterat
         raise EdgevisionError(
             f"{target} already exists; choose another output folder or pass --force to replace it"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        )
+    except OSError as err:
+        raise _unwritable(target, err) from err
     try:
         yield staging
         _swap_into_place(staging, target)

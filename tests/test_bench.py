@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sys
 import time
 
@@ -20,6 +21,7 @@ from edgevision.cli.main import main
 from edgevision.images import list_images, load_image
 from edgevision.runtime import RuntimeOptions, open_runtime
 
+OPENVINO = pytest.mark.openvino
 FAST = ["--warmup-count", "3", "--warmup-s", "0.1", "--min-count", "30", "--min-duration-s",
         "0.3", "--rounds", "2"]  # fmt: skip
 
@@ -226,6 +228,7 @@ def test_openvino_true_fp32_is_what_the_result_says(tmp_path):
         (["--backend", "tpu"], "unknown backend"),
         (["--precision", "int8"], "has no variant"),
         (["--scenario", "offline"], "unknown scenario"),
+        (["--backend", "openvino", "--inference-precision", "bogus"], "Wrong value bogus"),
     ],
 )
 def test_bench_refuses_what_cannot_run_here(tmp_path, capsys, extra, message):
@@ -320,3 +323,55 @@ def test_bench_measures_every_variant_by_default(tmp_path, capsys):
         ("onnx-fp32", "onnxruntime"),
         ("ov-fp32", "openvino"),
     ]
+
+
+def _cpu_lacks(capability: str) -> bool:
+    import openvino as ov
+
+    return capability not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+@pytest.mark.openvino
+def test_precision_the_cpu_cannot_execute_is_refused_not_relabelled(tmp_path, capsys):
+    pytest.importorskip("openvino")
+    if not _cpu_lacks("BF16"):
+        pytest.skip("this CPU executes bf16; the refusal needs one that does not")
+    bundle = make_tiny_bundle(tmp_path / "tiny", with_ir=True)
+    args = ["bench", "--bundle", str(bundle), "--backend", "openvino", "--variant", "ov-fp32"]
+    assert main([*args, "--inference-precision", "bf16", *FAST]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot execute bf16 here" in err and "at fp32" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", pytest.param("openvino", marks=OPENVINO)])
+def test_batch_the_model_cannot_take_is_one_line(foreign_bundle, tmp_path, capsys, backend):
+    """A hand-edited manifest promising batches of 4 to a batch-1 model."""
+    if backend == "openvino":
+        pytest.importorskip("openvino")
+    edited = tmp_path / "bundle"
+    shutil.copytree(foreign_bundle, edited)
+    manifest = json.loads((edited / "manifest.json").read_text())
+    manifest["variants"][0]["batch"] = {"min": 1, "max": 4}
+    (edited / "manifest.json").write_text(json.dumps(manifest))
+    args = ["bench", "--bundle", str(edited), "--backend", backend, "--scenario", "throughput"]
+    assert main([*args, "--batch", "4", *FAST, "--json", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot run an input of shape (4, 224, 224, 3)" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_clashing_or_unwritable_outputs_are_refused_before_measuring(tmp_path, capsys):
+    bundle = make_tiny_bundle(tmp_path / "tiny")
+    same = tmp_path / "same.json"
+    start = time.perf_counter()
+    assert main(["bench", "--bundle", str(bundle), *FAST, "--json", str(same),
+                 "--csv", str(same)]) == 2  # fmt: skip
+    assert "--csv and --json both name" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["bench", "--bundle", str(bundle), *FAST,
+                 "--json", str(blocker / "r.json")]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert f"cannot write {blocker / 'r.json'}" in err and len(err.splitlines()) == 1
+    assert time.perf_counter() - start < 5  # refused up front, not after the measurement
+    assert not same.exists() and blocker.read_text() == "not a folder"

@@ -155,3 +155,12 @@ def test_existing_report_is_kept_without_force(tmp_path, capsys):
     assert (out / "report.md").read_text() == "mine" and not (out / "report.html").exists()
     assert main(["report", str(result), "--out", str(out), "--no-plot", "--force"]) == 0
     assert "| 2.500 |" in (out / "report.md").read_text()
+
+
+def test_unwritable_report_folder_is_one_line(two_devices, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("kept")
+    assert main(["report", *map(str, two_devices), "--out", str(blocker / "report")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot write" in err and len(err.splitlines()) == 1
+    assert blocker.read_text() == "kept"

@@ -16,7 +16,7 @@ from typing import Any
 from edgevision.benchmark.plots import Series, plot_latency
 from edgevision.benchmark.results import load_result
 from edgevision.errors import ConfigError, DataError
-from edgevision.fsutil import atomic_write_text
+from edgevision.fsutil import atomic_write_text, check_writable
 
 COLUMNS = (
     ("host", "host"), ("cpu", "CPU"), ("candidate", "candidate"), ("device", "device used"),
@@ -157,7 +157,7 @@ def write_report(
     check_report_folder(out_dir, force=force)
     rows = collect_rows(paths)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(out / REPORT_FILES[0])  # creates the folder; only once the inputs are good
     written = {}
     plot_name = None
     if plot:

@@ -235,15 +235,25 @@ def run(args: argparse.Namespace) -> int:
 def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse unusable output paths before measuring rather than after."""
     from edgevision.errors import ConfigError
+    from edgevision.fsutil import check_writable
 
+    seen: dict[Path, str] = {}
     for flag in ("json", "csv", "plot"):
         path = getattr(args, flag)
-        if path is not None and path.is_dir():
+        if path is None:
+            continue
+        if path.resolve() in seen:
+            raise ConfigError(
+                f"--{flag} and --{seen[path.resolve()]} both name {path}; give each its own file"
+            )
+        seen[path.resolve()] = flag
+        if path.is_dir():
             raise ConfigError(f"--{flag} {path} is a folder; give a file name")
-        if path is not None and path.exists() and not args.force:
+        if path.exists() and not args.force:
             raise ConfigError(
                 f"--{flag} {path} already exists; choose another file or pass --force to replace it"
             )
+        check_writable(path)
     if args.plot:
         from edgevision.benchmark.plots import require_matplotlib
 

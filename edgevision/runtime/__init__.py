@@ -10,7 +10,12 @@ import numpy as np
 
 from edgevision.bundle import Bundle, Variant, load_bundle
 from edgevision.errors import BackendUnavailableError, BundleError, EdgevisionError
-from edgevision.runtime.base import Runtime, RuntimeOptions
+from edgevision.runtime.base import (
+    InputRejectedError,
+    Runtime,
+    RuntimeOptions,
+    backend_message,
+)
 
 __all__ = [
     "BACKENDS",
@@ -111,10 +116,16 @@ def check_contract(runtime: Runtime) -> None:
     start = time.perf_counter()
     try:
         output = np.asarray(runtime.infer(probe))
+    except InputRejectedError as rejected:
+        reason = backend_message(rejected.__cause__ or rejected)
+        raise BundleError(
+            f"bundle {runtime.bundle.path}: variant {runtime.variant.name} rejects the "
+            f"manifest's input contract ({contract.layout} {shape} {contract.dtype}): {reason}"
+        ) from rejected
     except EdgevisionError:
         raise
-    except Exception as err:  # every backend raises its own types for a rejected input
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    except Exception as err:  # a backend type the backend did not translate
+        reason = backend_message(err)
         raise BundleError(
             f"bundle {runtime.bundle.path}: variant {runtime.variant.name} rejects the "
             f"manifest's input contract ({contract.layout} {shape} {contract.dtype}): {reason}"

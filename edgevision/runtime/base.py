@@ -45,6 +45,30 @@ class RuntimeOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def backend_message(err: BaseException) -> str:
+    """A backend exception's text on one line, without the source-location lines that
+    OpenVINO puts before the message ("Exception from src/...", "Check '...' failed at ...")."""
+    lines = [line.strip() for line in str(err).splitlines()]
+    kept = [
+        line for line in lines
+        if line and not line.startswith("Exception from ") and not line.startswith("Check '")
+    ]  # fmt: skip
+    return " ".join(kept or [line for line in lines if line][:1]) or type(err).__name__
+
+
+class InputRejectedError(BundleError):
+    """The model refused an input at run time (a shape or type it cannot take); the backend's
+    own exception is the ``__cause__``."""
+
+
+def rejected_input(variant: Variant, batch: np.ndarray, err: BaseException) -> InputRejectedError:
+    """The error for an input the model refused at run time (shape or type it cannot take)."""
+    return InputRejectedError(
+        f"variant {variant.name} cannot run an input of shape {tuple(batch.shape)} "
+        f"({batch.dtype}): {backend_message(err)}; check the manifest's batch and input contract"
+    )
+
+
 class Runtime(abc.ABC):
     """A loaded model ready to run batches of preprocessed inputs.
 
@@ -66,6 +90,7 @@ class Runtime(abc.ABC):
         self.device_used = options.device
         self.precision_used = variant.precision
         self.load_time_ms = 0.0
+        self.threads_used: int | None = options.threads  # backends that can read it back do
         self.first_inference_ms: float | None = None  # set by the start-up self-test
 
     @property
@@ -98,6 +123,7 @@ class Runtime(abc.ABC):
             "device_requested": self.options.device,
             "device_used": self.device_used,
             "threads": self.options.threads,
+            "threads_used": self.threads_used,
             "streams": self.options.streams,
             "load_time_ms": round(self.load_time_ms, 3),
         }

@@ -9,7 +9,7 @@ import numpy as np
 
 from edgevision.bundle import Bundle, Variant
 from edgevision.errors import BackendUnavailableError, BundleError, missing_extra
-from edgevision.runtime.base import Runtime, RuntimeOptions
+from edgevision.runtime.base import Runtime, RuntimeOptions, backend_message, rejected_input
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,9 @@ class ONNXRuntimeBackend(Runtime):
                 providers=[provider],
             )
         except Exception as err:  # ORT raises its own exception types for bad files
-            raise BundleError(f"onnxruntime cannot load {bundle.file(variant)}: {err}") from err
+            raise BundleError(
+                f"onnxruntime cannot load {bundle.file(variant)}: {backend_message(err)}"
+            ) from err
         self.load_time_ms = (time.perf_counter() - start) * 1000.0
 
         granted = self.session.get_providers()
@@ -101,4 +103,9 @@ class ONNXRuntimeBackend(Runtime):
     def infer(self, batch: np.ndarray) -> np.ndarray:
         if batch.dtype != self.input_dtype:
             batch = batch.astype(self.input_dtype)
-        return self.session.run([self.output_name], {self.input_name: batch})[0]
+        try:
+            return self.session.run([self.output_name], {self.input_name: batch})[0]
+        except Exception as err:  # ORT's own exception types (InvalidArgument, Fail...)
+            if type(err).__module__.startswith("onnxruntime"):
+                raise rejected_input(self.variant, batch, err) from err
+            raise
