@@ -144,6 +144,7 @@ def evaluate_bundle(
     data: str | os.PathLike[str],
     *,
     backend: str | None = None,
+    device: str | None = None,
     precision: str | None = None,
     batch_size: int = 1,
     progress: Any = None,
@@ -154,17 +155,19 @@ def evaluate_bundle(
         bundle: Bundle folder.
         data: Class-per-folder images whose folder names are among the bundle's labels.
         backend, precision: Passed to :func:`edgevision.runtime.open_runtime`.
+        device: The backend's device (``cpu``, OpenVINO ``GPU``...); None for its default.
         batch_size: Images per ``infer`` call (capped by the variant's batch range).
         progress: Optional callable taking the number of images just scored.
     """
     from edgevision.bundle import load_bundle
     from edgevision.predict import Classifier
-    from edgevision.runtime import open_runtime
+    from edgevision.runtime import RuntimeOptions, open_runtime
 
     loaded = load_bundle(bundle)
     folder = load_labelled_folder(data)
     targets = _folder_targets(folder, loaded.labels)
-    with open_runtime(loaded, backend=backend, precision=precision) as runtime:
+    options = RuntimeOptions(device=device) if device else None
+    with open_runtime(loaded, backend=backend, precision=precision, options=options) as runtime:
         classifier = Classifier(runtime)
         max_batch = int(runtime.variant.batch.get("max", 1) or 1)
         step = max(1, min(batch_size, max_batch))

@@ -162,3 +162,19 @@ def test_unreadable_weights_file_is_one_line(shared_data, tmp_path):
     message = str(caught.value)
     assert len(message.splitlines()) == 1 and "weights_only" not in message
     assert message.startswith(f"cannot read weights from {cut}") and ".safetensors" in message
+
+
+@pytest.mark.openvino
+def test_eval_bundle_device_is_honoured_not_replaced(shared_data, foreign_bundle, tmp_path, capsys):
+    pytest.importorskip("openvino")
+    data = tmp_path / "data"
+    (data / "macaw").mkdir(parents=True)
+    (data / "macaw" / "parrot.jpg").symlink_to(shared_data / "imagenet_samples" / "parrot.jpg")
+    args = ["-q", "eval", "--bundle", str(foreign_bundle), "--data", str(data)]
+    assert main([*args, "--backend", "openvino", "--device", "GPU"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "OpenVINO device GPU is not present" in err and len(err.splitlines()) == 1
+    report = tmp_path / "eval.json"
+    assert main([*args, "--backend", "openvino", "--device", "cpu", "--json", str(report)]) == 0
+    scores = json.loads(report.read_text())
+    assert scores["count"] == 1 and scores["top1"] == 1.0  # the parrot is a macaw

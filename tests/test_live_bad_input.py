@@ -164,3 +164,18 @@ def test_bad_numbers_are_refused_by_argparse(flag, foreign_bundle, shared_data, 
     err = capsys.readouterr().err
     assert exited.value.code == 2
     assert f"error: argument {flag[0]}:" in err and "Traceback" not in err
+
+
+def test_folder_where_no_image_decodes_is_one_line(foreign_bundle, tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.jpg").write_text("not a JPEG")
+    (folder / "b.png").write_bytes(b"")
+    out = tmp_path / "out"
+    code = main(["live", "--bundle", str(foreign_bundle), "--source", str(folder),
+                 "--display", "none", "--output", str(out)])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith("none of its 2 image files could be read; check that they are "
+                            "images and not empty")  # fmt: skip
+    assert "Traceback" not in "\n".join(err)

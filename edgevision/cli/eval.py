@@ -23,7 +23,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", help="bundle backend: onnxruntime, openvino, tensorrt")
     p.add_argument("--precision", choices=("fp32", "fp16", "int8"), help="bundle variant")
     p.add_argument("--batch-size", type=positive_int, default=16)
-    p.add_argument("--device", default="auto", help="checkpoint device: auto, cpu, cuda")
+    p.add_argument(
+        "--device",
+        help="checkpoint: auto (default), cpu, cuda; bundle: the backend's device, e.g. cpu or "
+        "OpenVINO GPU (never replaced by another one)",
+    )
     p.add_argument("--json", dest="json_path", help="write the full report as JSON here")
     p.add_argument("--confusion", help="write the confusion matrix as PNG here (matplotlib)")
     p.add_argument("--force", action="store_true", help="replace existing --json/--confusion")
@@ -76,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
                 args.data,
                 backend=args.backend,
                 precision=args.precision,
+                device=args.device,
                 batch_size=args.batch_size,
                 progress=bar.update,
             )
@@ -83,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             report = evaluate_checkpoint(
                 args.checkpoint,
                 args.data,
-                device=args.device,
+                device=args.device or "auto",
                 batch_size=args.batch_size,
                 progress=bar.update,
             )

@@ -317,6 +317,7 @@ class ImageListSource(FrameSource):
         super().__init__(spec)
         self.paths = paths
         self.position = 0
+        self.delivered = 0
         self.declared_fps = sane_fps(spec.fps)
 
     def read(self) -> np.ndarray | None:
@@ -324,9 +325,17 @@ class ImageListSource(FrameSource):
             path = self.paths[self.position]
             self.position += 1
             try:
-                return load_image(path)
+                frame = load_image(path)
             except DataError as err:
                 logger.warning("skipping %s", err)
+                continue
+            self.delivered += 1
+            return frame
+        if self.delivered == 0:
+            raise SourceError(
+                f"{self.spec.kind} {self.spec.target}: none of its {len(self.paths)} image files "
+                "could be read; check that they are images and not empty"
+            )
         return None
 
     def describe(self) -> dict[str, Any]:
