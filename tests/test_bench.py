@@ -162,6 +162,7 @@ def test_bench_json_records_what_ran(foreign_bundle, tmp_path, capsys):
     assert "single-stream" in capsys.readouterr().out
     result = json.loads(out.read_text())
     assert result["schema"] == "edgevision-bench" and result["schema_version"] == 2
+    assert result["command"][:4] == ["edgevision", "bench", "--bundle", str(foreign_bundle)]
     host = result["host"]
     assert host["cpu_model"] and host["cpu_cores"] >= 1 and host["memory_gib"] > 0
     assert host["versions"]["onnxruntime"] and host["versions"]["python"]

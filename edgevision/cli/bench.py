@@ -224,7 +224,8 @@ def run(args: argparse.Namespace) -> int:
                 "rounds": plan.rounds, "e2e_source": str(args.e2e_source or "") or None,
                 "labelled": str(args.labelled or "") or None}  # fmt: skip
     conditions["load_average_after"] = host.conditions()["load_average"]
-    result = results.new_result(host=conditions, settings=settings, runs=runs)
+    command = ["edgevision", *getattr(args, "argv", ["bench"])]
+    result = results.new_result(host=conditions, settings=settings, runs=runs, command=command)
     print(format_table(runs))
     _write_outputs(args, result)
     for c in candidates:

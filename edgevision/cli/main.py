@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # as typed, for results to record
     configure_logging(verbose=args.verbose, quiet=args.quiet)
     previous = _interrupt_on_sigterm()
     try:
