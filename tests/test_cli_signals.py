@@ -46,3 +46,19 @@ def test_forked_child_dies_on_sigterm_while_main_handles_it():
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stopped_command_exits_with_the_code_of_its_signal(
+    tmp_path, capsys, monkeypatch, signum, code
+):
+    import edgevision.benchmark.report as report
+
+    def stopped_mid_write(*args, **kwargs):
+        os.kill(os.getpid(), signum)
+        time.sleep(5)  # the handler interrupts this sleep
+        pytest.fail("the signal did not interrupt the command")
+
+    monkeypatch.setattr(report, "write_report", stopped_mid_write)
+    assert cli.main(["report", str(tmp_path / "r.json"), "--out", str(tmp_path / "out")]) == code
+    assert capsys.readouterr().err.strip().endswith("edgevision report: interrupted")

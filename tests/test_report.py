@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -164,3 +165,16 @@ def test_unwritable_report_folder_is_one_line(two_devices, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "cannot write" in err and len(err.splitlines()) == 1
     assert blocker.read_text() == "kept"
+
+
+def test_pipe_in_a_host_name_stays_inside_its_markdown_cell(two_devices, tmp_path):
+    result = load_result(two_devices[1])
+    result["host"]["hostname"] = "edge|box"
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps(result))
+    out = tmp_path / "report"
+    assert main(["report", str(two_devices[0]), str(odd), "--out", str(out), "--no-plot"]) == 0
+    lines = (out / "report.md").read_text().splitlines()
+    header, _, *rows = [line for line in lines if line.startswith("|")]
+    cells = [len(re.split(r"(?<!\\)\|", line)) for line in (header, *rows)]
+    assert cells == [cells[0]] * 3 and "edge\\|box" in rows[1]

@@ -87,10 +87,15 @@ def result_rows(result: dict[str, Any], source: str) -> list[Row]:
     return [_row(run, result.get("host") or {}, source) for run in result["runs"]]
 
 
+def _md_cell(text: str) -> str:
+    # A bare "|" would end the cell (a label or host name may hold one); a newline the row.
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
 def markdown_table(rows: list[Row]) -> str:
     header = "| " + " | ".join(title for _, title in COLUMNS) + " |"
     rule = "|" + "|".join("---" for _ in COLUMNS) + "|"
-    body = ["| " + " | ".join(r.values[key] for key, _ in COLUMNS) + " |" for r in rows]
+    body = ["| " + " | ".join(_md_cell(r.values[key]) for key, _ in COLUMNS) + " |" for r in rows]
     return "\n".join([header, rule, *body]) + "\n"
 
 

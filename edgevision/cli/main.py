@@ -66,8 +66,12 @@ def configure_logging(*, verbose: bool = False, quiet: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered like Ctrl-C so that the same clean-up runs; exit code 143."""
+
+
 def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    raise Terminated
 
 
 def _default_sigterm() -> None:
@@ -106,9 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     except EdgevisionError as err:
         print(f"edgevision {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print(f"edgevision {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return 143 if isinstance(stop, Terminated) else 130  # 128 + SIGTERM / SIGINT
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
