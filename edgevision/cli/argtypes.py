@@ -19,36 +19,23 @@ def _number(text: str, kind: type) -> float | int:
     return value
 
 
-def positive_int(text: str) -> int:
-    """An integer > 0."""
-    value = _number(text, int)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
-    return int(value)
+def _at_least(kind: type, bound: float, *, strict: bool, requirement: str):
+    """An argparse type: a ``kind`` number above ``bound`` (``strict``) or at least it."""
+
+    def parse(text: str) -> float | int:
+        value = _number(text, kind)
+        if value < bound or (strict and value == bound):
+            raise argparse.ArgumentTypeError(f"{text} must be {requirement}")
+        return kind(value)
+
+    parse.__name__ = f"{'positive' if strict else 'non_negative'}_{kind.__name__}"
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """An integer >= 0."""
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
-    return int(value)
-
-
-def positive_float(text: str) -> float:
-    """A finite float > 0."""
-    value = _number(text, float)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
-    return float(value)
-
-
-def non_negative_float(text: str) -> float:
-    """A finite float >= 0."""
-    value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
-    return float(value)
+positive_int = _at_least(int, 0, strict=True, requirement="greater than 0")
+non_negative_int = _at_least(int, 0, strict=False, requirement="0 or more")
+positive_float = _at_least(float, 0.0, strict=True, requirement="greater than 0")
+non_negative_float = _at_least(float, 0.0, strict=False, requirement="0 or more")
 
 
 def unit_interval(text: str) -> float:
